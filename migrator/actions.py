@@ -1,0 +1,523 @@
+"""What each plan action does: one function per action name, forward and inverse.
+
+Every forward action is safe to run again (it finds and adopts what an interrupted run created,
+by name and the plan's tag) and every inverse tolerates a resource that is already gone, so
+apply can resume and rollback can run from any point.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from migrator.errors import (
+    AwsConflictError,
+    AwsError,
+    AwsNotFoundError,
+    MigratorError,
+    StalePlanError,
+    VerificationError,
+    WaitTimeoutError,
+)
+from migrator.plan import Plan, StepState, now
+from migrator.planner import TAG_KEY
+
+
+@dataclass
+class Context:
+    """What an action needs: AWS, the plan, the step's journal entry, and run options."""
+
+    aws: Any
+    plan: Plan
+    state: StepState
+    save: Callable[[], None]
+    verifier: Any = None
+    dns_drain_seconds: float = 60.0
+    delete_timeout: float = 900.0
+    notes: list[str] = field(default_factory=list)
+
+    def observe(self, **facts: Any) -> None:
+        """Journal what was seen before acting (the undo record), then save the plan."""
+        self.state.observed.update(facts)
+        self.save()
+
+    def mine(self, tags: dict[str, str]) -> bool:
+        return tags.get(TAG_KEY) == self.plan.id
+
+
+Handler = Callable[[Context, dict[str, Any]], dict[str, Any]]
+FORWARD: dict[str, Handler] = {}
+INVERSE: dict[str, Handler] = {}
+
+
+def forward(name: str) -> Callable[[Handler], Handler]:
+    def register(func: Handler) -> Handler:
+        FORWARD[name] = func
+        return func
+    return register
+
+
+def inverse(name: str) -> Callable[[Handler], Handler]:
+    def register(func: Handler) -> Handler:
+        INVERSE[name] = func
+        return func
+    return register
+
+
+def retry_while_in_use(call: Callable[[], Any], *, what: str, timeout: float) -> None:
+    """Repeat a delete that AWS refuses while a just-deleted dependant lets go (ENIs of a load
+    balancer hold its security group for minutes; a certificate stays 'in use' for a while).
+    Those are not throttling or 5xx errors, so botocore's retry modes do not cover them."""
+    deadline = time.monotonic() + timeout
+    delay = 1.0
+    while True:
+        try:
+            call()
+            return
+        except AwsNotFoundError:
+            return
+        except AwsConflictError as exc:
+            if time.monotonic() + delay > deadline:
+                raise WaitTimeoutError(f"{what}: still in use after {int(timeout)} s ({exc})",
+                                       hint="run rollback again later") from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 15.0)
+
+
+# --- ACM ---------------------------------------------------------------------------------------
+
+@forward("acm.request_certificate")
+def request_certificate(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    existing = _my_certificate(ctx, p["DomainName"])
+    if existing:
+        return {"arn": existing}
+    return {"arn": ctx.aws.acm.request_certificate(**p)}
+
+
+def _my_certificate(ctx: Context, domain: str) -> str | None:
+    statuses = ("ISSUED", "PENDING_VALIDATION", "FAILED", "VALIDATION_TIMED_OUT", "INACTIVE")
+    for summary in ctx.aws.acm.list_summaries(statuses):
+        if summary["DomainName"] == domain and ctx.mine(ctx.aws.acm.tags(
+                summary["CertificateArn"])):
+            return summary["CertificateArn"]
+    return None
+
+
+@inverse("acm.delete_certificate")
+def delete_certificate(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    arn = p.get("CertificateArn") or _my_certificate(ctx, p["DomainName"])
+    if arn:
+        retry_while_in_use(lambda: ctx.aws.acm.delete(arn), what=f"delete certificate {arn}",
+                           timeout=ctx.delete_timeout)
+    return {}
+
+
+@forward("acm.wait_certificate_issued")
+def wait_certificate_issued(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    ctx.aws.acm.wait_issued(p["CertificateArn"], timeout=p["TimeoutSeconds"])
+    return {"issued_at": now()}
+
+
+# --- Route53: validation records ---------------------------------------------------------------
+
+def validation_records(ctx: Context, arn: str, timeout: float = 300) -> list[dict[str, str]]:
+    """The certificate's validation CNAMEs; ACM fills them in a few seconds after the request."""
+    deadline = time.monotonic() + timeout
+    delay = 0.5
+    while True:
+        options = ctx.aws.acm.describe(arn).get("DomainValidationOptions", [])
+        records = [o["ResourceRecord"] for o in options if "ResourceRecord" in o]
+        if options and len(records) == len(options):
+            unique = {r["Name"].lower(): {"Name": r["Name"], "Type": r["Type"],
+                                          "Value": r["Value"]} for r in records}
+            return sorted(unique.values(), key=lambda r: r["Name"])
+        if time.monotonic() + delay > deadline:
+            raise WaitTimeoutError(f"ACM gave no validation records for {arn} in {timeout} s",
+                                   hint="run apply again")
+        time.sleep(delay)
+        delay = min(delay * 2, 5)
+
+
+def _current(ctx: Context, zone: str, name: str, rtype: str) -> dict[str, Any] | None:
+    for record in ctx.aws.route53.records_named(zone, name):
+        if record["Type"] == rtype and not record.get("SetIdentifier"):
+            return record
+    return None
+
+
+def _cname(record: dict[str, str], ttl: int = 300) -> dict[str, Any]:
+    return {"Name": record["Name"], "Type": "CNAME", "TTL": ttl,
+            "ResourceRecords": [{"Value": record["Value"]}]}
+
+
+@forward("route53.create_validation_records")
+def create_validation_records(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    zone = p["HostedZoneId"]
+    wanted = validation_records(ctx, p["CertificateArn"])
+    if "created" not in ctx.state.observed:
+        # Decide once, before any change, which records are ours: ACM gives every certificate
+        # for a name the same CNAME, so one that already exists belongs to someone else.
+        created, preexisting = [], []
+        for record in wanted:
+            live = _current(ctx, zone, record["Name"], "CNAME")
+            if live is None:
+                created.append(record)
+            elif [r["Value"].rstrip(".") for r in live.get("ResourceRecords", [])] == [
+                    record["Value"].rstrip(".")]:
+                preexisting.append(record)
+            else:
+                raise StalePlanError(
+                    f"{record['Name']} already exists with another value",
+                    hint="remove that stale validation record, then run apply again")
+        ctx.observe(created=created, preexisting=preexisting)
+    created = ctx.state.observed["created"]
+    missing = [r for r in created if _current(ctx, zone, r["Name"], "CNAME") is None]
+    if missing:
+        change_id = ctx.aws.route53.change(
+            zone, [{"Action": "CREATE", "ResourceRecordSet": _cname(r)} for r in missing],
+            f"migrator {ctx.plan.id}: ACM validation")
+        ctx.aws.route53.wait_insync(change_id, timeout=600)
+    return {"created": created, "preexisting": ctx.state.observed["preexisting"]}
+
+
+@inverse("route53.delete_validation_records")
+def delete_validation_records(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    zone = p["HostedZoneId"]
+    created = p.get("Created")
+    if created is None:
+        created = ctx.state.observed.get("created", [])
+    still_used = _validation_names_of_other_certificates(ctx, p.get("CertificateArn"))
+    changes = []
+    for record in created:
+        if record["Name"].lower() in still_used:
+            ctx.notes.append(f"kept {record['Name']}: another certificate still validates with it")
+            continue
+        live = _current(ctx, zone, record["Name"], "CNAME")
+        if live and live.get("ResourceRecords") == [{"Value": record["Value"]}]:
+            changes.append({"Action": "DELETE", "ResourceRecordSet": live})
+    if changes:
+        change_id = ctx.aws.route53.change(zone, changes,
+                                           f"migrator {ctx.plan.id}: rollback validation")
+        ctx.aws.route53.wait_insync(change_id, timeout=600)
+    return {}
+
+
+def _validation_names_of_other_certificates(ctx: Context, our_arn: str | None) -> set[str]:
+    names = set(ctx.plan.snapshot.names)
+    used: set[str] = set()
+    statuses = ("ISSUED", "PENDING_VALIDATION", "INACTIVE", "EXPIRED", "FAILED")
+    for summary in ctx.aws.acm.list_summaries(statuses):
+        if summary["CertificateArn"] == our_arn:
+            continue
+        cert_names = set(summary.get("SubjectAlternativeNameSummaries")
+                         or [summary["DomainName"]])
+        if not cert_names & names:
+            continue
+        try:
+            detail = ctx.aws.acm.describe(summary["CertificateArn"])
+        except AwsNotFoundError:
+            continue
+        for option in detail.get("DomainValidationOptions", []):
+            if "ResourceRecord" in option:
+                used.add(option["ResourceRecord"]["Name"].lower())
+    return used
+
+
+# --- ELBv2 -------------------------------------------------------------------------------------
+
+def _adopt(ctx: Context, arn: str, kind: str, name: str) -> None:
+    if not ctx.mine(ctx.aws.elbv2.tags([arn]).get(arn, {})):
+        raise StalePlanError(f"a {kind} named {name} already exists and is not this plan's",
+                             hint="delete it or re-plan (a new plan picks new names)")
+
+
+@forward("elbv2.create_target_group")
+def create_target_group(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    found = ctx.aws.elbv2.target_group_named(p["Name"])
+    if found:
+        _adopt(ctx, found["TargetGroupArn"], "target group", p["Name"])
+        return {"arn": found["TargetGroupArn"]}
+    return {"arn": ctx.aws.elbv2.create_target_group(**p)["TargetGroupArn"]}
+
+
+@inverse("elbv2.delete_target_group")
+def delete_target_group(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    arn = p.get("TargetGroupArn")
+    if not arn:
+        found = ctx.aws.elbv2.target_group_named(p["Name"])
+        if not found:
+            return {}
+        _adopt(ctx, found["TargetGroupArn"], "target group", p["Name"])
+        arn = found["TargetGroupArn"]
+    retry_while_in_use(lambda: ctx.aws.elbv2.delete_target_group(arn),
+                       what=f"delete target group {p['Name']}", timeout=ctx.delete_timeout)
+    return {}
+
+
+@forward("elbv2.register_targets")
+def register_targets(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    ctx.aws.elbv2.register_targets(p["TargetGroupArn"], p["Targets"])
+    return {}
+
+
+@inverse("elbv2.deregister_targets")
+def deregister_targets(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    if p.get("TargetGroupArn"):
+        try:
+            ctx.aws.elbv2.deregister_targets(p["TargetGroupArn"], p["Targets"])
+        except AwsNotFoundError:
+            pass
+    return {}
+
+
+@forward("elbv2.create_load_balancer")
+def create_load_balancer(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    found = ctx.aws.elbv2.load_balancer_named(p["Name"])
+    if found:
+        _adopt(ctx, found["LoadBalancerArn"], "load balancer", p["Name"])
+    else:
+        found = ctx.aws.elbv2.create_load_balancer(**p)
+    return {"arn": found["LoadBalancerArn"], "dns_name": found["DNSName"],
+            "zone_id": found["CanonicalHostedZoneId"]}
+
+
+@inverse("elbv2.delete_load_balancer")
+def delete_load_balancer(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    arn = p.get("LoadBalancerArn")
+    if not arn:
+        found = ctx.aws.elbv2.load_balancer_named(p["Name"])
+        if not found:
+            return {}
+        _adopt(ctx, found["LoadBalancerArn"], "load balancer", p["Name"])
+        arn = found["LoadBalancerArn"]
+    if ctx.aws.elbv2.load_balancer(arn):
+        ctx.aws.elbv2.delete_load_balancer(arn, timeout=ctx.delete_timeout)
+    return {}
+
+
+@forward("elbv2.wait_load_balancer_active")
+def wait_load_balancer_active(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    ctx.aws.elbv2.wait_available(p["LoadBalancerArn"], timeout=900)
+    return {}
+
+
+@forward("elbv2.create_listener")
+def create_listener(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    for listener in ctx.aws.elbv2.listeners(p["LoadBalancerArn"]):
+        if listener["Port"] == p["Port"]:
+            return {"arn": listener["ListenerArn"]}
+    return {"arn": ctx.aws.elbv2.create_listener(**p)["ListenerArn"]}
+
+
+@inverse("elbv2.delete_listener")
+def delete_listener(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    arn = p.get("ListenerArn")
+    if not arn and p.get("LoadBalancerArn"):
+        arn = next((x["ListenerArn"] for x in ctx.aws.elbv2.listeners(p["LoadBalancerArn"])
+                    if x["Port"] == p["Port"]), None)
+    if arn:
+        try:
+            ctx.aws.elbv2.delete_listener(arn)
+        except AwsNotFoundError:
+            pass
+    return {}
+
+
+@forward("elbv2.wait_target_healthy")
+def wait_target_healthy(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    try:
+        ctx.aws.elbv2.wait_in_service(p["TargetGroupArn"], p["Targets"],
+                                      timeout=p["TimeoutSeconds"])
+    except (WaitTimeoutError, AwsError) as exc:
+        health = ctx.aws.elbv2.target_health(p["TargetGroupArn"])
+        reasons = "; ".join(
+            f"{h['Target']['Id']}: {h['TargetHealth'].get('State')} "
+            f"({h['TargetHealth'].get('Reason', '')} {h['TargetHealth'].get('Description', '')})"
+            for h in health)
+        raise WaitTimeoutError(f"the instance never became healthy: {reasons}",
+                               hint="check the health check path answers 200-399 over HTTPS "
+                                    "(a redirect fails it); fix, then run apply again") from exc
+    return {}
+
+
+# --- EC2 security groups -----------------------------------------------------------------------
+
+def _my_group(ctx: Context, name: str, vpc_id: str) -> str | None:
+    found = ctx.aws.ec2.security_groups(filters=[
+        {"Name": "group-name", "Values": [name]}, {"Name": "vpc-id", "Values": [vpc_id]}])
+    if not found:
+        return None
+    group = found[0]
+    if not ctx.mine({t["Key"]: t.get("Value", "") for t in group.get("Tags", [])}):
+        raise StalePlanError(f"a security group named {name} exists and is not this plan's",
+                             hint="delete it or re-plan")
+    return group["GroupId"]
+
+
+@forward("ec2.create_security_group")
+def create_security_group(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    existing = _my_group(ctx, p["GroupName"], p["VpcId"])
+    return {"group_id": existing or ctx.aws.ec2.create_security_group(**p)}
+
+
+@inverse("ec2.delete_security_group")
+def delete_security_group(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    group_id = p.get("GroupId") or _my_group(ctx, p["GroupName"], p["VpcId"])
+    if group_id:
+        retry_while_in_use(lambda: ctx.aws.ec2.delete_security_group(group_id),
+                           what=f"delete security group {p['GroupName']}",
+                           timeout=ctx.delete_timeout)
+    return {}
+
+
+@forward("ec2.authorize_ingress")
+def authorize_ingress(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    try:
+        ctx.aws.ec2.authorize_ingress(p["GroupId"], p["IpPermissions"])
+    except AwsConflictError as exc:
+        if getattr(exc, "code", "") != "InvalidPermission.Duplicate":
+            raise
+    return {}
+
+
+@inverse("ec2.revoke_ingress")
+def revoke_ingress(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    if not p.get("GroupId") or _unresolved(p["IpPermissions"]):
+        return {}  # the group was never created, so neither were its rules
+    try:
+        ctx.aws.ec2.revoke_ingress(p["GroupId"], p["IpPermissions"])
+    except AwsNotFoundError:
+        pass
+    except AwsError as exc:
+        if getattr(exc, "code", "") not in ("InvalidPermission.NotFound",):
+            raise
+    return {}
+
+
+def _unresolved(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, dict):
+        return any(_unresolved(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_unresolved(v) for v in value)
+    return False
+
+
+@forward("ec2.set_instance_groups")
+def set_instance_groups(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    return _set_groups(ctx, p)
+
+
+@inverse("ec2.set_instance_groups")
+def restore_instance_groups(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    return _set_groups(ctx, p)
+
+
+def _set_groups(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    groups = [g for g in p["Groups"] if g]
+    current = [g["GroupId"] for g in ctx.aws.ec2.instances(instance_ids=[p["InstanceId"]])[0]
+               .get("SecurityGroups", [])]
+    if sorted(current) != sorted(groups):
+        ctx.aws.ec2.set_instance_groups(p["InstanceId"], groups)
+    return {"before": current}
+
+
+# --- Route53: the switch -----------------------------------------------------------------------
+
+def _alias_record(original: dict[str, Any], alias: dict[str, Any]) -> dict[str, Any]:
+    return {"Name": original["Name"], "Type": original["Type"], "AliasTarget": {
+        "HostedZoneId": alias["HostedZoneId"], "DNSName": alias["DNSName"],
+        "EvaluateTargetHealth": alias["EvaluateTargetHealth"]}}
+
+
+def _same_alias(live: dict[str, Any] | None, alias: dict[str, Any]) -> bool:
+    target = (live or {}).get("AliasTarget")
+    return bool(target) and target["DNSName"].rstrip(".").lower().removeprefix("dualstack.") == \
+        alias["DNSName"].rstrip(".").lower().removeprefix("dualstack.")
+
+
+def _same_plain(live: dict[str, Any] | None, original: dict[str, Any]) -> bool:
+    return bool(live) and "AliasTarget" not in live and live.get("TTL") == original.get("TTL") \
+        and sorted(r["Value"] for r in live.get("ResourceRecords", [])) == \
+        sorted(r["Value"] for r in original.get("ResourceRecords", []))
+
+
+@forward("route53.switch_to_alias")
+def switch_to_alias(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    zone, alias = p["HostedZoneId"], p["Alias"]
+    changes = []
+    for original in p["Originals"]:
+        live = _current(ctx, zone, original["Name"], original["Type"])
+        if _same_alias(live, alias):
+            continue  # already switched by an earlier, interrupted run
+        if not _same_plain(live, original):
+            raise StalePlanError(
+                f"{original['Name']} {original['Type']} changed since the plan was made",
+                hint="re-plan; the record is left as it is now")
+        # UPSERT turns the plain record into an alias in place: no moment without an answer.
+        changes.append({"Action": "UPSERT", "ResourceRecordSet": _alias_record(original, alias)})
+    ttl = max((o.get("TTL") or 0) for o in p["Originals"])
+    if changes:
+        change_id = ctx.aws.route53.change(zone, changes, f"migrator {ctx.plan.id}: switch")
+        ctx.aws.route53.wait_insync(change_id, timeout=900)
+    return {"switched_at": ctx.state.outputs.get("switched_at") or now(), "old_ttl": ttl}
+
+
+@inverse("route53.restore_records")
+def restore_records(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    zone = p["HostedZoneId"]
+    changes = []
+    for original in p["Originals"]:
+        live = _current(ctx, zone, original["Name"], original["Type"])
+        if _same_plain(live, original):
+            continue
+        if live is not None and p["Alias"].get("DNSName") and not _same_alias(live, p["Alias"]):
+            raise StalePlanError(
+                f"{original['Name']} was changed by someone else since apply",
+                hint="restore it by hand; migrator does not overwrite changes it did not make")
+        changes.append({"Action": "UPSERT", "ResourceRecordSet": original})
+    if changes:
+        change_id = ctx.aws.route53.change(zone, changes, f"migrator {ctx.plan.id}: restore")
+        ctx.aws.route53.wait_insync(change_id, timeout=900)
+        # Resolvers may hold the alias answer for its TTL: keep the load balancer up meanwhile.
+        time.sleep(ctx.dns_drain_seconds)
+    return {}
+
+
+# --- Verification --------------------------------------------------------------------------------
+
+@forward("verify.load_balancer")
+def verify_load_balancer(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    checks = ctx.verifier.load_balancer(p)
+    return _verdict(checks, "through the load balancer")
+
+
+@forward("verify.site")
+def verify_site(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    checks = ctx.verifier.site(p)
+    return _verdict(checks, "of the site")
+
+
+def _verdict(checks: list[Any], where: str) -> dict[str, Any]:
+    failed = [c for c in checks if not c.ok]
+    summary = [{"name": c.name, "target": c.target, "ok": c.ok, "detail": c.detail}
+               for c in checks]
+    if failed:
+        first = failed[0]
+        error = VerificationError(
+            f"{len(failed)} check(s) {where} failed; first: {first.name} at {first.target}: "
+            f"{first.detail}", hint="see `migrator verify`; fix and run apply again")
+        error.checks = checks  # type: ignore[attr-defined]
+        raise error
+    return {"checks": summary}
+
+
+def missing_handlers(actions: list[str]) -> list[str]:
+    """Actions a plan names that this version cannot execute (plan from a newer migrator)."""
+    return [a for a in actions if a not in FORWARD and a not in INVERSE]
+
+
+__all__ = ["FORWARD", "INVERSE", "Context", "MigratorError", "missing_handlers"]

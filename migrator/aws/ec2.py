@@ -1,0 +1,74 @@
+"""EC2: addresses, instances, security groups, subnets and route tables (filtered queries only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from migrator.aws.calls import wrap_service
+
+
+def _paginate(client: Any, operation: str, key: str, **params: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    for page in client.get_paginator(operation).paginate(**params):
+        items.extend(page[key])
+    return items
+
+
+@wrap_service
+class Ec2:
+    """Typed wrapper over an EC2 client."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def address_by_public_ip(self, ip: str) -> dict[str, Any] | None:
+        found = self._client.describe_addresses(
+            Filters=[{"Name": "public-ip", "Values": [ip]}])["Addresses"]
+        return found[0] if found else None
+
+    def instances(self, *, instance_ids: list[str] | None = None,
+                  filters: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {}
+        if instance_ids:
+            params["InstanceIds"] = instance_ids
+        if filters:
+            params["Filters"] = filters
+        reservations = _paginate(self._client, "describe_instances", "Reservations", **params)
+        return [i for r in reservations for i in r["Instances"]]
+
+    def security_groups(self, *, group_ids: list[str] | None = None,
+                        filters: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {}
+        if group_ids:
+            params["GroupIds"] = group_ids
+        if filters:
+            params["Filters"] = filters
+        return _paginate(self._client, "describe_security_groups", "SecurityGroups", **params)
+
+    def network_interfaces_with_group(self, group_id: str) -> list[dict[str, Any]]:
+        return _paginate(self._client, "describe_network_interfaces", "NetworkInterfaces",
+                         Filters=[{"Name": "group-id", "Values": [group_id]}])
+
+    def subnets(self, vpc_id: str) -> list[dict[str, Any]]:
+        return _paginate(self._client, "describe_subnets", "Subnets",
+                         Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
+
+    def route_tables(self, vpc_id: str) -> list[dict[str, Any]]:
+        return _paginate(self._client, "describe_route_tables", "RouteTables",
+                         Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
+
+    def create_security_group(self, **params: Any) -> str:
+        return self._client.create_security_group(**params)["GroupId"]
+
+    def delete_security_group(self, group_id: str) -> None:
+        self._client.delete_security_group(GroupId=group_id)
+
+    def authorize_ingress(self, group_id: str, permissions: list[dict[str, Any]]) -> None:
+        self._client.authorize_security_group_ingress(GroupId=group_id,
+                                                      IpPermissions=permissions)
+
+    def revoke_ingress(self, group_id: str, permissions: list[dict[str, Any]]) -> None:
+        self._client.revoke_security_group_ingress(GroupId=group_id, IpPermissions=permissions)
+
+    def set_instance_groups(self, instance_id: str, group_ids: list[str]) -> None:
+        self._client.modify_instance_attribute(InstanceId=instance_id, Groups=group_ids)

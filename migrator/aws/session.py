@@ -1,0 +1,85 @@
+"""Build the boto3 session and clients for a run, honouring standard AWS configuration.
+
+AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL and the rest are read by boto3 itself; --profile and
+--region override them. Clients use botocore's standard retry mode (throttling, 5xx) rather than
+hand-written loops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from migrator.aws.acm import Acm
+from migrator.aws.calls import translate_errors
+from migrator.aws.ec2 import Ec2
+from migrator.aws.elbv2 import Elbv2
+from migrator.aws.route53 import Route53
+from migrator.aws.sts import Sts
+from migrator.errors import CredentialsError, UsageError
+
+RETRY_CONFIG = botocore.config.Config(
+    retries={"mode": "standard", "max_attempts": 8},
+    connect_timeout=10,
+    read_timeout=60,
+    user_agent_extra="migrator/0.1",
+)
+
+
+@dataclass
+class Aws:
+    """Typed service wrappers sharing one boto3 session."""
+
+    session: Any
+    region: str
+    observers: list[Any] = field(default_factory=list)
+
+    def _client(self, service: str) -> Any:
+        client = self.session.client(service, region_name=self.region, config=RETRY_CONFIG)
+        for observer in self.observers:
+            client.meta.events.register("before-call.*.*", observer)
+        return client
+
+    @cached_property
+    def acm(self) -> Acm:
+        return Acm(self._client("acm"))
+
+    @cached_property
+    def ec2(self) -> Ec2:
+        return Ec2(self._client("ec2"))
+
+    @cached_property
+    def elbv2(self) -> Elbv2:
+        return Elbv2(self._client("elbv2"))
+
+    @cached_property
+    def route53(self) -> Route53:
+        return Route53(self._client("route53"))
+
+    @cached_property
+    def sts(self) -> Sts:
+        return Sts(self._client("sts"))
+
+
+@translate_errors
+def connect(profile: str | None = None, region: str | None = None,
+            observers: list[Any] | None = None) -> Aws:
+    """A session for profile/region (or the standard defaults); fails clearly without a region."""
+    try:
+        session = boto3.Session(profile_name=profile, region_name=region)
+    except botocore.exceptions.ProfileNotFound as exc:
+        raise UsageError(f"AWS profile {profile!r} is not configured",
+                         hint="check ~/.aws/config or pass another --profile") from exc
+    resolved = region or session.region_name
+    if not resolved:
+        raise UsageError("no AWS region is set",
+                         hint="pass --region or set AWS_REGION / a region in your profile")
+    if session.get_credentials() is None:
+        raise CredentialsError("no AWS credentials found",
+                               hint="configure a profile (aws configure) or set AWS_ACCESS_KEY_ID")
+    return Aws(session=session, region=resolved, observers=list(observers or []))

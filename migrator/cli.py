@@ -1,0 +1,142 @@
+"""The command line: parse arguments, run one command, turn errors into one line and an exit
+status. boto3 is imported only by commands that talk to AWS, so --help and `show` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from migrator import __version__
+from migrator.environment import Environment
+from migrator.errors import Interrupted, MigratorError, UsageError
+from migrator.exit_status import ExitStatus
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse that raises UsageError instead of exiting, so errors look like all others."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}", hint=f"see `{self.prog} --help`")
+
+
+def build_parser() -> ArgumentParser:
+    common = ArgumentParser(add_help=False)
+    common.add_argument("--profile", default=argparse.SUPPRESS,
+                        help="AWS profile (default: AWS_PROFILE or the default profile)")
+    common.add_argument("--region", default=argparse.SUPPRESS,
+                        help="AWS region (default: AWS_REGION or the profile's region)")
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="show tracebacks and more detail")
+
+    parser = ArgumentParser(
+        prog="migrator", parents=[common],
+        description="Move a site's TLS termination from one EC2 instance to an Application "
+                    "Load Balancer with a free, auto-renewing ACM certificate: planned, "
+                    "journaled, reversible.")
+    parser.add_argument("--version", action="version", version=f"migrator {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> ArgumentParser:
+        return sub.add_parser(name, parents=[common], help=help_text, description=help_text)
+
+    p = command("inspect", "Report the setup behind a domain (read-only).")
+    p.add_argument("--domain", required=True, help="the site's name, e.g. www.example.com")
+    p.add_argument("--san", action="append", default=[], metavar="NAME",
+                   help="another name the certificate must cover (repeatable)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = command("plan", "Write a plan file (read-only towards AWS).")
+    p.add_argument("--domain", required=True, help="the site's name, e.g. www.example.com")
+    p.add_argument("--san", action="append", default=[], metavar="NAME",
+                   help="another name the certificate must cover (repeatable)")
+    p.add_argument("--health-check-path", default="/", metavar="PATH",
+                   help="path the load balancer checks over HTTPS (default /)")
+    p.add_argument("--out", metavar="FILE",
+                   help="plan file (default plans/<domain>-<UTC timestamp>.json)")
+    p.add_argument("--json", action="store_true", help="print the plan as JSON")
+
+    p = command("show", "Show every step of a plan, its undo and its status.")
+    p.add_argument("file", help="plan file")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = command("apply", "Carry out a plan; run again to resume.")
+    p.add_argument("file", help="plan file")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--skip-verify", action="store_true",
+                   help="skip the DNS and HTTPS checks (when this machine cannot reach the site)")
+
+    p = command("rollback", "Undo every completed step of a plan, in reverse order.")
+    p.add_argument("file", help="plan file")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--dns-drain", type=float, default=60.0, metavar="SECONDS",
+                   help="after restoring DNS, wait this long (the alias TTL, 60 s) before "
+                        "deleting the load balancer")
+
+    p = command("status", "Where a plan stands.")
+    p.add_argument("file", help="plan file")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = command("verify", "Check DNS and HTTPS of a migrated site.")
+    p.add_argument("file", nargs="?", help="plan file (or --domain)")
+    p.add_argument("--domain", help="the site's name, when there is no plan file")
+    p.add_argument("--health-check-path", default=None, metavar="PATH")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = command("sandbox", "A local rehearsal world: AWS, DNS and HTTPS on loopback.")
+    sandbox_sub = p.add_subparsers(dest="sandbox_command", metavar="ACTION")
+    up = sandbox_sub.add_parser("up", help="start the sandbox in the foreground")
+    up.add_argument("--env-file", default=".sandbox.env", metavar="FILE",
+                    help="where to write the export lines (default .sandbox.env)")
+    up.add_argument("--acm-delay", type=float, default=5.0, metavar="SECONDS",
+                    help="seconds before ACM issues a requested certificate (default 5)")
+
+    p = command("demo", "Run the whole migration on the sandbox, narrated, then roll it back.")
+    p.add_argument("--yes", "-y", action="store_true", help="ask nothing")
+    p.add_argument("--acm-delay", type=float, default=5.0, metavar="SECONDS")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
+    env = env or Environment()
+    args: Any = None
+    try:
+        parser = build_parser()
+        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+        if not args.command:
+            env.console.print(parser.format_help())
+            return ExitStatus.SUCCESS
+        from migrator import commands
+
+        return int(commands.run(args, env))
+    except KeyboardInterrupt:
+        env.err_console.print("migrator: interrupted")
+        return ExitStatus.INTERRUPTED
+    except MigratorError as exc:
+        if args is not None and getattr(args, "verbose", False):
+            env.err_console.print(traceback.format_exc(), markup=False, highlight=False)
+        _print_error(env, exc)
+        if isinstance(exc, Interrupted):
+            return ExitStatus.INTERRUPTED
+        return int(exc.exit_status)
+
+
+def _print_error(env: Environment, exc: MigratorError) -> None:
+    env.err_console.print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False,
+                          soft_wrap=True)
+    if exc.hint:
+        env.err_console.print(f"  → {exc.hint}", markup=False, highlight=False, soft_wrap=True)
+
+
+def default_plan_path(domain: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return Path("plans") / f"{domain}-{stamp}.json"
+
+
+def entry_point() -> None:
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""One function per CLI command; each returns an exit status and raises MigratorError on failure."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from migrator import planfile, render
+from migrator.environment import Environment
+from migrator.errors import UsageError, VerificationError
+from migrator.exit_status import ExitStatus
+from migrator.plan import PlanOptions
+from migrator.prompts import NoPrompter, Prompter
+
+
+def run(args: Any, env: Environment) -> int:
+    handler = COMMANDS[args.command]
+    return handler(args, env)
+
+
+def connect(args: Any, env: Environment) -> Any:
+    from migrator.aws.session import connect as aws_connect
+
+    return aws_connect(getattr(args, "profile", None), getattr(args, "region", None))
+
+
+def prompter(env: Environment, assume_yes: bool = False) -> Prompter:
+    return Prompter() if env.interactive and not assume_yes else NoPrompter()
+
+
+def cmd_inspect(args: Any, env: Environment) -> int:
+    from migrator.inspector import inspect_site
+
+    snap = inspect_site(connect(args, env), args.domain, args.san)
+    if args.json:
+        env.console.print_json(json.dumps(snap.to_dict()))
+    else:
+        render.snapshot_report(env.console, snap)
+    return ExitStatus.SUCCESS
+
+
+def cmd_plan(args: Any, env: Environment) -> int:
+    from migrator.cli import default_plan_path
+    from migrator.inspector import inspect_site
+    from migrator.names import normalize_domain
+    from migrator.planner import build_plan
+
+    path = _health_path(args.health_check_path)
+    snap = inspect_site(connect(args, env), args.domain, args.san)
+    plan = build_plan(snap, PlanOptions(sans=tuple(normalize_domain(s) for s in args.san),
+                                        health_check_path=path))
+    out = Path(args.out) if args.out else default_plan_path(snap.domain)
+    planfile.save(plan, out)
+    if args.json:
+        env.console.print_json(json.dumps(plan.to_dict()))
+    else:
+        env.console.print(render.plan_table(plan))
+        env.console.print(f"Plan written to [bold]{out}[/]. Nothing was changed in AWS.")
+        env.console.print(f"Next: review it (`migrator show {out}`), then `migrator apply {out}`")
+    return ExitStatus.SUCCESS
+
+
+def _health_path(path: str) -> str:
+    if not path.startswith("/") or any(c.isspace() for c in path) or len(path) > 1024:
+        raise UsageError(f"health check path {path!r} must start with / and have no spaces",
+                         hint="e.g. --health-check-path /health")
+    return path
+
+
+def cmd_show(args: Any, env: Environment) -> int:
+    plan = planfile.load(args.file)
+    if args.json:
+        env.console.print_json(json.dumps(plan.to_dict()))
+    else:
+        env.console.print(render.plan_table(plan))
+        env.console.print(f"Status: {render.phase(plan)}")
+    return ExitStatus.SUCCESS
+
+
+def cmd_status(args: Any, env: Environment) -> int:
+    plan = planfile.load(args.file)
+    summary = render.status_summary(plan)
+    if args.json:
+        env.console.print_json(json.dumps(summary))
+        return ExitStatus.SUCCESS
+    env.console.print(f"Plan {plan.id} for {plan.domain}: [bold]{summary['phase']}[/]")
+    for step in summary["steps"]:
+        mark = render.MARKS.get(step["status"], "?")
+        line = f"  {mark} {step['id']:<22} {step['status']}"
+        if step["error"]:
+            line += f"  ({step['error']})"
+        env.console.print(line, markup=False)
+    if summary["load_balancer"]:
+        env.console.print(f"Load balancer: {summary['load_balancer']}")
+    return ExitStatus.SUCCESS
+
+
+def executor_for(args: Any, env: Environment, path: str) -> Any:
+    from migrator.executor import Executor, RunOptions
+    from migrator.progress import ConsoleReporter
+    from migrator.verification import Verifier
+
+    plan = planfile.load(path)
+    aws = connect(args, env)
+    options = RunOptions(skip_verify=getattr(args, "skip_verify", False),
+                         dns_drain_seconds=getattr(args, "dns_drain", 60.0))
+    return Executor(aws=aws, path=Path(path), plan=plan, options=options,
+                    reporter=ConsoleReporter(env.console),
+                    verifier=Verifier.from_env(env.variables))
+
+
+def cmd_apply(args: Any, env: Environment) -> int:
+    plan = planfile.load(args.file)
+    if not args.yes:
+        env.console.print(render.plan_table(plan, with_inverse=False))
+        if not prompter(env).confirm(f"Apply this plan to {plan.snapshot.account} "
+                                     f"{plan.snapshot.region}?", default=False, flag="--yes"):
+            env.console.print("Nothing was changed.")
+            return ExitStatus.ERROR
+    with planfile.locked(args.file, "apply"):
+        executor = executor_for(args, env, args.file)
+        executor.apply()
+    lb = executor.plan.state("load_balancer").outputs.get("dns_name")
+    env.console.print(f"[green]Applied.[/] {executor.plan.domain} is served by {lb}.")
+    env.console.print(f"To undo: migrator rollback {args.file}")
+    return ExitStatus.SUCCESS
+
+
+def cmd_rollback(args: Any, env: Environment) -> int:
+    plan = planfile.load(args.file)
+    if not args.yes and not prompter(env).confirm(
+            f"Undo plan {plan.id} for {plan.domain} (restore DNS, delete what it created)?",
+            default=False, flag="--yes"):
+        env.console.print("Nothing was changed.")
+        return ExitStatus.ERROR
+    with planfile.locked(args.file, "rollback"):
+        executor = executor_for(args, env, args.file)
+        executor.rollback()
+    env.console.print(f"[green]Rolled back.[/] {plan.domain} is served by the instance again.")
+    return ExitStatus.SUCCESS
+
+
+def cmd_verify(args: Any, env: Environment) -> int:
+    from migrator.verification import Verifier, render_checks
+
+    verifier = Verifier.from_env(env.variables)
+    if args.file:
+        plan = planfile.load(args.file)
+        checks = verifier.for_plan(plan, args.health_check_path)
+    elif args.domain:
+        checks = verifier.for_domain(connect(args, env), args.domain,
+                                     args.health_check_path or "/")
+    else:
+        raise UsageError("verify needs a plan file or --domain",
+                         hint="migrator verify plans/FILE.json")
+    if args.json:
+        env.console.print_json(json.dumps([c.__dict__ for c in checks]))
+    else:
+        render_checks(env.console, checks)
+    failed = [c for c in checks if not c.ok]
+    if failed:
+        raise VerificationError(f"{len(failed)} of {len(checks)} checks failed; first: "
+                                f"{failed[0].name} at {failed[0].target}: {failed[0].detail}")
+    return ExitStatus.SUCCESS
+
+
+def cmd_sandbox(args: Any, env: Environment) -> int:
+    if args.sandbox_command != "up":
+        raise UsageError("sandbox needs an action", hint="migrator sandbox up")
+    from migrator.sandbox.command import sandbox_up
+
+    return sandbox_up(args.env_file, args.acm_delay, env.console)
+
+
+def cmd_demo(args: Any, env: Environment) -> int:
+    from migrator.sandbox.demo import run_demo
+
+    return run_demo(env, assume_yes=args.yes, acm_delay=args.acm_delay)
+
+
+COMMANDS = {
+    "inspect": cmd_inspect,
+    "plan": cmd_plan,
+    "show": cmd_show,
+    "apply": cmd_apply,
+    "rollback": cmd_rollback,
+    "status": cmd_status,
+    "verify": cmd_verify,
+    "sandbox": cmd_sandbox,
+    "demo": cmd_demo,
+}

@@ -1,0 +1,107 @@
+"""The project's errors: one root, one subclass per kind of failure, each with its exit status.
+
+Every error carries a one-line message saying what is wrong and what to do; the CLI prints that
+line (and a traceback only with -v).
+"""
+
+from __future__ import annotations
+
+from migrator.exit_status import ExitStatus
+
+
+class MigratorError(Exception):
+    """Root of every error the tool reports to the user."""
+
+    exit_status = ExitStatus.ERROR
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class UsageError(MigratorError):
+    """The command line, a flag's value or an input file is not acceptable."""
+
+    exit_status = ExitStatus.USAGE
+
+
+class InvalidDomainError(UsageError):
+    """A name is not a valid DNS host name."""
+
+
+class PlanFileError(UsageError):
+    """A plan file is missing, truncated, corrupted, or of another format or version."""
+
+
+class MissingAnswerError(UsageError):
+    """A question could not be asked (no terminal, or --yes) and its flag was not given."""
+
+
+class NotFoundError(MigratorError):
+    """Something the migration needs does not exist (zone, record, instance, subnet)."""
+
+    exit_status = ExitStatus.USAGE
+
+
+class PreflightError(MigratorError):
+    """The setup cannot be migrated as it is: AWS would reject the plan or the site would break."""
+
+    exit_status = ExitStatus.USAGE
+
+
+class StalePlanError(MigratorError):
+    """What is live differs from the snapshot the plan was made from."""
+
+    exit_status = ExitStatus.USAGE
+
+
+class PlanMismatchError(UsageError):
+    """The plan was made for another account or region than the credentials in use."""
+
+
+class LockedError(MigratorError):
+    """Another apply or rollback holds the plan's lock."""
+
+
+class AwsError(MigratorError):
+    """An AWS call failed."""
+
+
+class CredentialsError(AwsError):
+    """No AWS credentials could be found."""
+
+    exit_status = ExitStatus.USAGE
+
+
+class AccessDeniedError(AwsError):
+    """The credentials lack an IAM permission the tool needs."""
+
+
+class AwsNotFoundError(AwsError):
+    """An AWS resource the call named does not exist (any more)."""
+
+
+class AwsConflictError(AwsError):
+    """AWS refused because of a conflicting or dependent resource (in use, duplicate)."""
+
+
+class AwsConnectionError(AwsError):
+    """The AWS endpoint could not be reached."""
+
+
+class WaitTimeoutError(MigratorError):
+    """A wait for AWS (certificate, load balancer, target health, DNS) ran out of time."""
+
+
+class VerificationError(MigratorError):
+    """A DNS or HTTPS check failed."""
+
+
+class Interrupted(MigratorError):
+    """The user pressed Ctrl-C."""
+
+    exit_status = ExitStatus.INTERRUPTED

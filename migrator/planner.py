@@ -1,0 +1,277 @@
+"""Turn a snapshot and the user's options into an ordered, reversible plan (no AWS calls).
+
+The order puts everything that does not need the issued certificate (target group, security
+groups, load balancer, HTTP listener) between the certificate request and the wait for it, so
+those run while ACM validates.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from migrator.errors import PreflightError
+from migrator.inspector import covers
+from migrator.names import elb_name
+from migrator.plan import Inverse, Plan, PlanOptions, Step, now, ref
+from migrator.snapshot import RecordSet, Snapshot
+
+TAG_KEY = "migrator:plan"
+MAX_GROUPS_PER_INTERFACE = 5  # the default EC2 quota of security groups per network interface
+HTTPS_EVERYWHERE = [
+    {"IpProtocol": "tcp", "FromPort": port, "ToPort": port,
+     "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": f"{label} from the internet"}],
+     "Ipv6Ranges": [{"CidrIpv6": "::/0", "Description": f"{label} from the internet"}]}
+    for port, label in ((443, "HTTPS"), (80, "HTTP, redirected to HTTPS"))
+]
+
+
+def new_plan_id() -> str:
+    return "mig-" + secrets.token_hex(4)
+
+
+def build_plan(snapshot: Snapshot, options: PlanOptions, *, plan_id: str | None = None,
+               created_at: str | None = None) -> Plan:
+    """The plan that moves snapshot's site behind a load balancer with options' choices."""
+    plan_id = plan_id or new_plan_id()
+    return Plan(id=plan_id, created_at=created_at or now(), snapshot=snapshot, options=options,
+                steps=tuple(plan_steps(snapshot, options, plan_id)))
+
+
+def plan_steps(snap: Snapshot, opts: PlanOptions, plan_id: str) -> list[Step]:
+    subnets = load_balancer_subnets(snap)
+    records = records_to_switch(snap)
+    check_security_group_room(snap)
+    suffix = plan_id.removeprefix("mig-")
+    inst = snap.instance
+    target = [{"Id": inst.id, "Port": 443}]
+    tags = [{"Key": TAG_KEY, "Value": plan_id}]
+    reused = reusable_certificate(snap)
+    cert_arn: Any = reused.arn if reused else ref("certificate.arn")
+    lb_group_name = f"migrator-alb-{snap.domain}-{suffix}"
+    instance_group_name = f"migrator-origin-{snap.domain}-{suffix}"
+
+    steps: list[Step] = []
+    if not reused:
+        steps += [
+            Step("certificate", "acm.request_certificate",
+                 f"Request an ACM certificate for {', '.join(snap.names)} (DNS validation)",
+                 {"DomainName": snap.domain,
+                  **({"SubjectAlternativeNames": list(snap.names)} if len(snap.names) > 1 else {}),
+                  "ValidationMethod": "DNS", "KeyAlgorithm": "RSA_2048",
+                  "IdempotencyToken": plan_id.replace("-", ""),
+                  "Options": {"CertificateTransparencyLoggingPreference": "ENABLED"},
+                  "Tags": tags},
+                 Inverse("acm.delete_certificate", {"CertificateArn": ref("certificate.arn"),
+                                                    "DomainName": snap.domain},
+                         "Delete the certificate this plan requested")),
+            Step("validation_records", "route53.create_validation_records",
+                 f"Create the certificate's DNS validation CNAMEs in {snap.zone.name}",
+                 {"HostedZoneId": snap.zone.id, "CertificateArn": ref("certificate.arn")},
+                 Inverse("route53.delete_validation_records",
+                         {"HostedZoneId": snap.zone.id, "CertificateArn": ref("certificate.arn"),
+                          "Created": ref("validation_records.created")},
+                         "Delete the validation CNAMEs this plan created, unless another "
+                         "certificate uses them")),
+        ]
+    tg_name = elb_name(snap.domain, suffix, "tg")
+    steps += [
+        Step("target_group", "elbv2.create_target_group",
+             f"Create target group {tg_name} (HTTPS:443, health check HTTPS "
+             f"{opts.health_check_path} expecting {opts.health_check_matcher})",
+             {"Name": tg_name, "Protocol": "HTTPS", "ProtocolVersion": "HTTP1", "Port": 443,
+              "VpcId": inst.vpc_id, "TargetType": "instance", "HealthCheckProtocol": "HTTPS",
+              "HealthCheckPort": "traffic-port", "HealthCheckPath": opts.health_check_path,
+              "HealthCheckIntervalSeconds": 10, "HealthCheckTimeoutSeconds": 5,
+              "HealthyThresholdCount": 2, "UnhealthyThresholdCount": 2,
+              "Matcher": {"HttpCode": opts.health_check_matcher}, "Tags": tags},
+             Inverse("elbv2.delete_target_group",
+                     {"TargetGroupArn": ref("target_group.arn"), "Name": tg_name},
+                     "Delete the target group")),
+        Step("register_instance", "elbv2.register_targets",
+             f"Register instance {inst.id} on port 443",
+             {"TargetGroupArn": ref("target_group.arn"), "Targets": target},
+             Inverse("elbv2.deregister_targets",
+                     {"TargetGroupArn": ref("target_group.arn"), "Targets": target},
+                     "Deregister the instance")),
+        Step("lb_security_group", "ec2.create_security_group",
+             f"Create security group {lb_group_name} for the load balancer",
+             {"GroupName": lb_group_name, "VpcId": inst.vpc_id,
+              "Description": f"Load balancer of {snap.domain} (migrator {plan_id})",
+              "TagSpecifications": [{"ResourceType": "security-group", "Tags": tags}]},
+             Inverse("ec2.delete_security_group",
+                     {"GroupId": ref("lb_security_group.group_id"), "GroupName": lb_group_name,
+                      "VpcId": inst.vpc_id}, "Delete the load balancer's security group")),
+        Step("lb_ingress", "ec2.authorize_ingress",
+             "Admit HTTPS (443) and HTTP (80) from anywhere (IPv4 and IPv6) to the load balancer",
+             {"GroupId": ref("lb_security_group.group_id"), "IpPermissions": HTTPS_EVERYWHERE},
+             Inverse("ec2.revoke_ingress",
+                     {"GroupId": ref("lb_security_group.group_id"),
+                      "IpPermissions": HTTPS_EVERYWHERE}, "Remove those rules")),
+        Step("origin_security_group", "ec2.create_security_group",
+             f"Create security group {instance_group_name} for the instance",
+             {"GroupName": instance_group_name, "VpcId": inst.vpc_id,
+              "Description": f"Admits the load balancer of {snap.domain} (migrator {plan_id})",
+              "TagSpecifications": [{"ResourceType": "security-group", "Tags": tags}]},
+             Inverse("ec2.delete_security_group",
+                     {"GroupId": ref("origin_security_group.group_id"),
+                      "GroupName": instance_group_name, "VpcId": inst.vpc_id},
+                     "Delete the instance's new security group")),
+        Step("origin_ingress", "ec2.authorize_ingress",
+             "Admit HTTPS (443) from the load balancer's group to the instance",
+             {"GroupId": ref("origin_security_group.group_id"),
+              "IpPermissions": [_from_group(ref("lb_security_group.group_id"))]},
+             Inverse("ec2.revoke_ingress",
+                     {"GroupId": ref("origin_security_group.group_id"),
+                      "IpPermissions": [_from_group(ref("lb_security_group.group_id"))]},
+                     "Remove that rule")),
+        Step("attach_origin_group", "ec2.set_instance_groups",
+             f"Attach the new group to instance {inst.id} beside its groups "
+             f"{', '.join(inst.security_group_ids)}",
+             {"InstanceId": inst.id,
+              "Groups": [*inst.security_group_ids, ref("origin_security_group.group_id")]},
+             Inverse("ec2.set_instance_groups",
+                     {"InstanceId": inst.id, "Groups": list(inst.security_group_ids)},
+                     f"Give the instance back exactly {', '.join(inst.security_group_ids)}")),
+        Step("load_balancer", "elbv2.create_load_balancer",
+             f"Create internet-facing application load balancer "
+             f"{elb_name(snap.domain, suffix)} in {', '.join(subnets)}",
+             {"Name": elb_name(snap.domain, suffix), "Type": "application",
+              "Scheme": "internet-facing", "IpAddressType": "ipv4",
+              "Subnets": [s.id for s in subnets.values()],
+              "SecurityGroups": [ref("lb_security_group.group_id")], "Tags": tags},
+             Inverse("elbv2.delete_load_balancer",
+                     {"LoadBalancerArn": ref("load_balancer.arn"),
+                      "Name": elb_name(snap.domain, suffix)},
+                     "Delete the load balancer (after DNS no longer points at it)")),
+        Step("load_balancer_active", "elbv2.wait_load_balancer_active",
+             "Wait for the load balancer to be active",
+             {"LoadBalancerArn": ref("load_balancer.arn")}),
+    ]
+    if opts.http_redirect:
+        steps.append(Step(
+            "http_listener", "elbv2.create_listener",
+            "Add the HTTP:80 listener answering 301 to HTTPS",
+            {"LoadBalancerArn": ref("load_balancer.arn"), "Protocol": "HTTP", "Port": 80,
+             "DefaultActions": [{"Type": "redirect", "RedirectConfig": {
+                 "Protocol": "HTTPS", "Port": "443", "Host": "#{host}", "Path": "/#{path}",
+                 "Query": "#{query}", "StatusCode": "HTTP_301"}}],
+             "Tags": tags},
+            Inverse("elbv2.delete_listener",
+                    {"ListenerArn": ref("http_listener.arn"),
+                     "LoadBalancerArn": ref("load_balancer.arn"), "Port": 80},
+                    "Delete the HTTP listener")))
+    if not reused:
+        steps.append(Step(
+            "certificate_issued", "acm.wait_certificate_issued",
+            "Wait until ACM has validated and ISSUED the certificate",
+            {"CertificateArn": cert_arn, "TimeoutSeconds": opts.certificate_timeout_seconds}))
+    steps += [
+        Step("https_listener", "elbv2.create_listener",
+             f"Add the HTTPS:443 listener ({opts.ssl_policy}) forwarding to the target group",
+             {"LoadBalancerArn": ref("load_balancer.arn"), "Protocol": "HTTPS", "Port": 443,
+              "SslPolicy": opts.ssl_policy, "Certificates": [{"CertificateArn": cert_arn}],
+              "DefaultActions": [{"Type": "forward",
+                                  "TargetGroupArn": ref("target_group.arn")}],
+              "Tags": tags},
+             Inverse("elbv2.delete_listener",
+                     {"ListenerArn": ref("https_listener.arn"),
+                      "LoadBalancerArn": ref("load_balancer.arn"), "Port": 443},
+                     "Delete the HTTPS listener")),
+        Step("target_healthy", "elbv2.wait_target_healthy",
+             f"Wait for instance {inst.id} to pass the health check",
+             {"TargetGroupArn": ref("target_group.arn"), "Targets": target,
+              "TimeoutSeconds": 900}),
+        Step("verify_load_balancer", "verify.load_balancer",
+             "Check HTTPS through the load balancer's own address before touching DNS",
+             {"DNSName": ref("load_balancer.dns_name"), "Names": list(snap.names),
+              "HealthCheckPath": opts.health_check_path,
+              "Matcher": opts.health_check_matcher}),
+        Step("switch_dns", "route53.switch_to_alias",
+             f"Point {', '.join(r.name.rstrip('.') for r in records)} at the load balancer "
+             f"(alias, one change batch; TTL was {records[0].ttl} s)",
+             {"HostedZoneId": snap.zone.id,
+              "Originals": [r.to_route53() for r in records],
+              "Alias": {"DNSName": ref("load_balancer.dns_name"),
+                        "HostedZoneId": ref("load_balancer.zone_id"),
+                        "EvaluateTargetHealth": True}},
+             Inverse("route53.restore_records",
+                     {"HostedZoneId": snap.zone.id,
+                      "Originals": [r.to_route53() for r in records],
+                      "Alias": {"DNSName": ref("load_balancer.dns_name"),
+                                "HostedZoneId": ref("load_balancer.zone_id"),
+                                "EvaluateTargetHealth": True}},
+                     "Restore the original records (values and TTL), wait for them to be "
+                     "in sync and for the alias TTL to pass")),
+        Step("verify_site", "verify.site",
+             "Check DNS and HTTPS of the site through its name",
+             {"Names": [r.name.rstrip(".") for r in records], "CertificateNames": list(snap.names),
+              "DNSName": ref("load_balancer.dns_name"),
+              "ZoneNameservers": list(snap.zone.nameservers),
+              "OriginAddress": inst.public_ip, "HealthCheckPath": opts.health_check_path,
+              "Matcher": opts.health_check_matcher}),
+    ]
+    return steps
+
+
+def _from_group(group: Any) -> dict[str, Any]:
+    return {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+            "UserIdGroupPairs": [{"GroupId": group, "Description": "from the load balancer"}]}
+
+
+def load_balancer_subnets(snap: Snapshot) -> dict[str, Any]:
+    """One public subnet in each Availability Zone; AWS requires at least two, and the instance's
+    own zone must be among them or the target is never used."""
+    by_zone = snap.public_subnets_by_zone()
+    if len(by_zone) < 2:
+        zones = ", ".join(by_zone) or "none"
+        raise PreflightError(
+            f"the load balancer needs public subnets in at least two Availability Zones of "
+            f"{snap.instance.vpc_id}; public subnets are in: {zones}",
+            hint="add a subnet in another zone with a route to the internet gateway "
+                 "(aws ec2 create-subnet ... then associate the public route table)")
+    if snap.instance.availability_zone not in by_zone:
+        raise PreflightError(
+            f"no public subnet in {snap.instance.availability_zone}, the instance's zone",
+            hint="a load balancer only sends traffic to targets in its own zones; add one")
+    return by_zone
+
+
+def records_to_switch(snap: Snapshot) -> list[RecordSet]:
+    """The A records that will become aliases: the domain's, and each extra name's that points
+    at the same instance."""
+    chosen = []
+    for name in snap.names:
+        for record in snap.records_of(name):
+            if record.type == "AAAA":
+                raise PreflightError(
+                    f"{name} has an AAAA record: IPv6 clients would keep reaching the instance",
+                    hint="remove the AAAA record first, or migrate it by hand with a dualstack "
+                         "load balancer")
+        a_records = snap.records_of(name, "A")
+        if not a_records:
+            continue
+        record = a_records[0]
+        if record.alias or record.set_identifier or record.values != (snap.instance.public_ip,):
+            raise PreflightError(
+                f"{name}'s A record does not point at the instance {snap.instance.public_ip}",
+                hint=f"drop --san {name}, or point it at the instance first")
+        chosen.append(record)
+    return chosen
+
+
+def check_security_group_room(snap: Snapshot) -> None:
+    if len(snap.instance.security_group_ids) >= MAX_GROUPS_PER_INTERFACE:
+        raise PreflightError(
+            f"instance {snap.instance.id} already has {MAX_GROUPS_PER_INTERFACE} security groups, "
+            "the default limit per network interface",
+            hint="detach one, or raise the quota 'Security groups per network interface'")
+
+
+def reusable_certificate(snap: Snapshot) -> Any:
+    """An ISSUED certificate that already covers every name (never deleted by rollback)."""
+    for cert in snap.certificates:
+        if cert.status == "ISSUED" and all(
+                any(covers(p, n) for p in cert.names) for n in snap.names):
+            return cert
+    return None

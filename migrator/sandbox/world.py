@@ -1,0 +1,170 @@
+"""Seed the "before" world in an AWS endpoint (moto): a site served by one EC2 instance.
+
+Used by the sandbox and by the tests. It builds what a small team typically has: a VPC whose
+public subnets span several Availability Zones (route to an internet gateway), one running
+instance with an Elastic IP, its security group (SSH from an office range, 80/443 from anywhere),
+and a public hosted zone holding the site's A record next to unrelated records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import boto3
+
+OFFICE_RANGE = "198.51.100.0/24"  # TEST-NET-2: documentation only, never contacted.
+
+
+@dataclass(frozen=True)
+class WorldSpec:
+    """What to seed; every field has the sandbox's default."""
+
+    domain: str = "www.example.com"
+    zone: str = "example.com"
+    address: str = "127.0.0.10"
+    region: str = "ap-northeast-1"
+    availability_zones: int = 2
+    ttl: int = 300
+    # Further names whose A record points at the instance too (e.g. the apex beside www).
+    extra_a_names: tuple[str, ...] = ()
+    # Records that have nothing to do with the site, to show they are left alone.
+    unrelated_records: bool = True
+    # A CNAME to the domain (e.g. "shop.example.com" -> domain), left alone by the migration.
+    cname_names: tuple[str, ...] = ()
+    # Extra records as (name, type, ttl, values).
+    extra_records: tuple[tuple[str, str, int, tuple[str, ...]], ...] = ()
+    # Another running instance sharing the web security group.
+    share_security_group: bool = False
+
+
+@dataclass(frozen=True)
+class World:
+    """Identifiers of what seed_world created."""
+
+    spec: WorldSpec
+    vpc_id: str
+    subnet_ids: dict[str, str] = field(hash=False)
+    instance_id: str = ""
+    allocation_id: str = ""
+    security_group_id: str = ""
+    zone_id: str = ""
+    other_instance_id: str | None = None
+
+
+def seed_world(session: boto3.Session, spec: WorldSpec | None = None) -> World:
+    """Create the world described by spec through session's clients; return its identifiers."""
+    spec = spec or WorldSpec()
+    ec2 = session.client("ec2", region_name=spec.region)
+    route53 = session.client("route53", region_name=spec.region)
+
+    vpc_id, subnet_ids = _network(ec2, spec)
+    sg_id = ec2.create_security_group(
+        GroupName="web-server",
+        Description="nginx on the web server",
+        VpcId=vpc_id,
+    )["GroupId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=sg_id,
+        IpPermissions=[
+            _rule(22, cidr=OFFICE_RANGE, description="office SSH"),
+            _rule(80, cidr="0.0.0.0/0"),
+            _rule(443, cidr="0.0.0.0/0"),
+        ],
+    )
+    first_subnet = next(iter(subnet_ids.values()))
+    instance_id = _instance(ec2, first_subnet, sg_id, "web-1")
+    allocation_id = ec2.allocate_address(Domain="vpc", Address=spec.address)["AllocationId"]
+    ec2.associate_address(AllocationId=allocation_id, InstanceId=instance_id)
+    other = _instance(ec2, first_subnet, sg_id, "web-2") if spec.share_security_group else None
+
+    zone_id = _zone(route53, spec)
+    return World(
+        spec=spec,
+        vpc_id=vpc_id,
+        subnet_ids=subnet_ids,
+        instance_id=instance_id,
+        allocation_id=allocation_id,
+        security_group_id=sg_id,
+        zone_id=zone_id,
+        other_instance_id=other,
+    )
+
+
+def _rule(port: int, *, cidr: str, description: str = "") -> dict:
+    ip_range: dict = {"CidrIp": cidr}
+    if description:
+        ip_range["Description"] = description
+    return {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [ip_range]}
+
+
+def _network(ec2, spec: WorldSpec) -> tuple[str, dict[str, str]]:
+    """A VPC with one public subnet in each of the first N Availability Zones."""
+    vpc_id = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    ec2.create_tags(Resources=[vpc_id], Tags=[{"Key": "Name", "Value": "web"}])
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc_id)
+    table = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+    zones = [
+        z["ZoneName"]
+        for z in ec2.describe_availability_zones()["AvailabilityZones"]
+        if z["State"] == "available"
+    ][: spec.availability_zones]
+    subnets: dict[str, str] = {}
+    for index, zone in enumerate(zones):
+        subnet = ec2.create_subnet(
+            VpcId=vpc_id, CidrBlock=f"10.20.{index}.0/24", AvailabilityZone=zone
+        )["Subnet"]["SubnetId"]
+        ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
+        subnets[zone] = subnet
+    # A private subnet (no internet route) that must never be chosen for the load balancer.
+    ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.20.200.0/24", AvailabilityZone=zones[0])
+    return vpc_id, subnets
+
+
+def _instance(ec2, subnet_id: str, sg_id: str, name: str) -> str:
+    images = ec2.describe_images(Owners=["amazon"])["Images"]
+    image_id = images[0]["ImageId"] if images else "ami-12c6146b"
+    return ec2.run_instances(
+        ImageId=image_id,
+        MinCount=1,
+        MaxCount=1,
+        InstanceType="t3.small",
+        SubnetId=subnet_id,
+        SecurityGroupIds=[sg_id],
+        TagSpecifications=[
+            {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": name}]}
+        ],
+    )["Instances"][0]["InstanceId"]
+
+
+def _zone(route53, spec: WorldSpec) -> str:
+    zone_id = route53.create_hosted_zone(
+        Name=spec.zone, CallerReference=f"seed-{spec.zone}-{spec.address}"
+    )["HostedZone"]["Id"].split("/")[-1]
+    changes = [_record(name, "A", spec.ttl, (spec.address,)) for name in (spec.domain,)]
+    changes += [_record(name, "A", spec.ttl, (spec.address,)) for name in spec.extra_a_names]
+    changes += [_record(name, "CNAME", spec.ttl, (spec.domain,)) for name in spec.cname_names]
+    if spec.unrelated_records:
+        changes += [
+            _record(spec.zone, "MX", 3600, ("10 mail.example.net.",)),
+            _record(spec.zone, "TXT", 3600, ('"v=spf1 include:example.net ~all"',)),
+            _record(f"mail.{spec.zone}", "A", 3600, ("127.0.0.99",)),
+        ]
+    changes += [_record(n, t, ttl, v) for n, t, ttl, v in spec.extra_records]
+    route53.change_resource_record_sets(
+        HostedZoneId=zone_id, ChangeBatch={"Changes": changes, "Comment": "seed"}
+    )
+    return zone_id
+
+
+def _record(name: str, rtype: str, ttl: int, values: tuple[str, ...]) -> dict:
+    return {
+        "Action": "CREATE",
+        "ResourceRecordSet": {
+            "Name": name,
+            "Type": rtype,
+            "TTL": ttl,
+            "ResourceRecords": [{"Value": v} for v in values],
+        },
+    }
