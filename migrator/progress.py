@@ -36,7 +36,7 @@ class ConsoleReporter(Reporter):
         self.console.print(f"{LABELS.get(status, status)} {_short(text, 68)}{took}")
 
     def note(self, text: str) -> None:
-        self.console.print(f"  [yellow]![/] {text}")
+        self.console.print(f"  [yellow]![/] {text}", soft_wrap=True)
 
 
 def _short(text: str, width: int) -> str:
