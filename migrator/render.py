@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rich.console import Console
@@ -98,9 +99,19 @@ def status_summary(plan: Plan) -> dict[str, Any]:
         "load_balancer": lb.get("dns_name"),
         "switched_at": switch.outputs.get("switched_at") if switch else None,
         "old_ttl": switch.outputs.get("old_ttl") if switch else None,
+        "all_clients_moved_at": clients_moved_at(switch.outputs) if switch else None,
         "steps": [{"id": s.id, "status": plan.state(s.id).status,
                    "error": plan.state(s.id).error} for s in plan.steps],
     }
+
+
+def clients_moved_at(switch_outputs: dict[str, Any]) -> str | None:
+    """When the last resolver that cached the old record before the switch lets it go."""
+    switched, ttl = switch_outputs.get("switched_at"), switch_outputs.get("old_ttl")
+    if not switched or ttl is None:
+        return None
+    at = datetime.strptime(switched, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return (at + timedelta(seconds=int(ttl))).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def phase(plan: Plan) -> str:

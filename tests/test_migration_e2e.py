@@ -204,3 +204,17 @@ def test_rollback_keeps_validation_record_another_certificate_uses(
     assert created[0]["Name"] in names
     arns = [c["CertificateArn"] for c in acm.list_certificates()["CertificateSummaryList"]]
     assert arns == [other["CertificateArn"]]
+
+
+def test_status_tells_when_the_last_cached_client_has_moved(world: Any, cli: Any) -> None:
+    path, plan = plan_and_apply(cli, "--domain", "www.example.com")
+    switched = outputs(plan, "switch_dns")
+    assert switched["old_ttl"] == 300
+    status = json.loads(cli("status", str(path), "--json").stdout)
+    assert status["phase"] == "applied"
+    from datetime import datetime, timedelta
+    at = datetime.strptime(switched["switched_at"][:19], "%Y-%m-%dT%H:%M:%S")
+    assert status["all_clients_moved_at"] == (at + timedelta(seconds=300)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+    text = cli("status", str(path)).stdout
+    assert "every client reaches the load balancer by" in text
