@@ -7,9 +7,11 @@ apply can resume and rollback can run from any point.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from migrator.errors import (
@@ -18,9 +20,12 @@ from migrator.errors import (
     AwsNotFoundError,
     MigratorError,
     StalePlanError,
+    StepDeferred,
     VerificationError,
     WaitTimeoutError,
 )
+from migrator.inspector import normalize_permissions
+from migrator.lockdown import without_public_web
 from migrator.plan import Plan, StepState, now
 from migrator.planner import TAG_KEY
 
@@ -36,6 +41,7 @@ class Context:
     verifier: Any = None
     dns_drain_seconds: float = 60.0
     delete_timeout: float = 900.0
+    wait_for_ttl: bool = False
     notes: list[str] = field(default_factory=list)
 
     def observe(self, **facts: Any) -> None:
@@ -265,10 +271,8 @@ def register_targets(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
 @inverse("elbv2.deregister_targets")
 def deregister_targets(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
     if p.get("TargetGroupArn"):
-        try:
+        with contextlib.suppress(AwsNotFoundError):
             ctx.aws.elbv2.deregister_targets(p["TargetGroupArn"], p["Targets"])
-        except AwsNotFoundError:
-            pass
     return {}
 
 
@@ -318,10 +322,8 @@ def delete_listener(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
         arn = next((x["ListenerArn"] for x in ctx.aws.elbv2.listeners(p["LoadBalancerArn"])
                     if x["Port"] == p["Port"]), None)
     if arn:
-        try:
+        with contextlib.suppress(AwsNotFoundError):
             ctx.aws.elbv2.delete_listener(arn)
-        except AwsNotFoundError:
-            pass
     return {}
 
 
@@ -423,6 +425,72 @@ def _set_groups(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
     if sorted(current) != sorted(groups):
         ctx.aws.ec2.set_instance_groups(p["InstanceId"], groups)
     return {"before": current}
+
+
+# --- Lockdown -----------------------------------------------------------------------------------
+
+@forward("dns.wait_old_ttl")
+def wait_old_ttl(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    switched = datetime.strptime(p["SwitchedAt"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    ready = switched + timedelta(seconds=int(p["TTL"]) + 1)
+    remaining = (ready - datetime.now(UTC)).total_seconds()
+    if remaining > 0 and not ctx.wait_for_ttl:
+        raise StepDeferred(
+            f"the lockdown waits until {ready:%Y-%m-%d %H:%M:%S}Z, when no resolver can still "
+            "hold the old address", hint="run apply again after that (or now with --wait-for-ttl)")
+    if remaining > 0:
+        time.sleep(remaining)
+    return {"ready_at": ready.strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+def _copy_name(ctx: Context, group_id: str, suffix: str) -> str:
+    original = ctx.aws.ec2.security_groups(group_ids=[group_id])[0]
+    return f"{original['GroupName']}-{suffix}"[:255]
+
+
+@forward("ec2.copy_groups_without_public_web")
+def copy_groups_without_public_web(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    copies: dict[str, str] = {}
+    for group_id in p["GroupIds"]:
+        original = ctx.aws.ec2.security_groups(group_ids=[group_id])[0]
+        name = _copy_name(ctx, group_id, p["NameSuffix"])
+        copy_id = _my_group(ctx, name, p["VpcId"]) or ctx.aws.ec2.create_security_group(
+            GroupName=name, VpcId=p["VpcId"],
+            Description=f"{original['GroupName']} ({group_id}) without web access from the "
+                        f"internet (migrator {ctx.plan.id})",
+            TagSpecifications=[{"ResourceType": "security-group", "Tags": p["Tags"]}])
+        rules = without_public_web(normalize_permissions(original.get("IpPermissions", [])),
+                                   group_id)
+        if rules:
+            authorize_ingress(ctx, {"GroupId": copy_id, "IpPermissions": rules})
+        _copy_egress(ctx, original, copy_id)
+        copies[group_id] = copy_id
+    return {"copies": copies, **copies}
+
+
+def _copy_egress(ctx: Context, original: dict[str, Any], copy_id: str) -> None:
+    wanted = normalize_permissions(original.get("IpPermissionsEgress", []))
+    live = ctx.aws.ec2.security_groups(group_ids=[copy_id])[0]
+    current = normalize_permissions(live.get("IpPermissionsEgress", []))
+    if current == wanted:
+        return
+    if current:
+        ctx.aws.ec2.revoke_egress(copy_id, current)
+    if wanted:
+        ctx.aws.ec2.authorize_egress(copy_id, wanted)
+
+
+@inverse("ec2.delete_group_copies")
+def delete_group_copies(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    copies = p.get("Copies") or {}
+    for group_id in p["GroupIds"]:
+        copy_id = copies.get(group_id) or _my_group(
+            ctx, _copy_name(ctx, group_id, p["NameSuffix"]), p["VpcId"])
+        if copy_id:
+            retry_while_in_use(lambda c=copy_id: ctx.aws.ec2.delete_security_group(c),
+                               what=f"delete security group {copy_id}",
+                               timeout=ctx.delete_timeout)
+    return {}
 
 
 # --- Route53: the switch -----------------------------------------------------------------------

@@ -57,6 +57,9 @@ def build_parser() -> ArgumentParser:
                    help="another name the certificate must cover (repeatable)")
     p.add_argument("--health-check-path", default="/", metavar="PATH",
                    help="path the load balancer checks over HTTPS (default /)")
+    p.add_argument("--no-lockdown", action="store_true",
+                   help="keep the instance reachable from the internet on 80/443 after the "
+                        "cutover (default: once the old TTL has passed, only the load balancer)")
     p.add_argument("--out", metavar="FILE",
                    help="plan file (default plans/<domain>-<UTC timestamp>.json)")
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
@@ -70,6 +73,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     p.add_argument("--skip-verify", action="store_true",
                    help="skip the DNS and HTTPS checks (when this machine cannot reach the site)")
+    p.add_argument("--wait-for-ttl", action="store_true",
+                   help="wait for the old record's TTL to pass and lock the instance down now, "
+                        "instead of leaving the lockdown to a later apply")
 
     p = command("rollback", "Undo every completed step of a plan, in reverse order.")
     p.add_argument("file", help="plan file")
@@ -96,6 +102,30 @@ def build_parser() -> ArgumentParser:
     up.add_argument("--acm-delay", type=float, default=5.0, metavar="SECONDS",
                     help="seconds before ACM issues a requested certificate (default 5)")
 
+    p = command("wizard", "Ask step by step, show the plan, apply it (what `migrator` runs in "
+                          "a terminal).")
+    p.add_argument("--domain", help="the site's name (default: chosen from the sites found)")
+    p.add_argument("--san", action="append", default=None, metavar="NAME",
+                   help="another name the certificate must cover (repeatable; default: the "
+                        "other names pointing at the instance)")
+    p.add_argument("--health-check-path", default=None, metavar="PATH",
+                   help="path the load balancer checks over HTTPS (default /)")
+    p.add_argument("--ssl-policy", default=None, metavar="POLICY",
+                   help="TLS policy of the HTTPS listener "
+                        "(default ELBSecurityPolicy-TLS13-1-2-2021-06)")
+    p.add_argument("--no-http-redirect", action="store_true",
+                   help="no HTTP:80 listener redirecting to HTTPS")
+    p.add_argument("--no-lockdown", action="store_true",
+                   help="keep the instance reachable from the internet on 80/443 after the "
+                        "cutover (default: only the load balancer, once the old TTL has passed)")
+    p.add_argument("--wait-for-ttl", action="store_true",
+                   help="wait for the old TTL after the switch and lock down in this run "
+                        "(default: when the TTL is at most 60 s)")
+    p.add_argument("--yes", "-y", action="store_true",
+                   help="ask nothing: take the defaults and apply")
+    p.add_argument("--skip-verify", action="store_true",
+                   help="skip the DNS and HTTPS checks (when this machine cannot reach the site)")
+
     p = command("demo", "Run the whole migration on the sandbox, narrated, then roll it back.")
     p.add_argument("--yes", "-y", action="store_true", help="ask nothing")
     p.add_argument("--acm-delay", type=float, default=5.0, metavar="SECONDS")
@@ -109,8 +139,11 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         parser = build_parser()
         args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
         if not args.command:
-            env.console.print(parser.format_help())
-            return ExitStatus.SUCCESS
+            if not env.interactive:
+                env.console.print(parser.format_help())
+                return ExitStatus.SUCCESS
+            # In a terminal, plain `migrator` is the wizard (top-level flags carry over).
+            args = parser.parse_args(["wizard", *(sys.argv[1:] if argv is None else argv)])
         from migrator import commands
 
         return int(commands.run(args, env))

@@ -30,26 +30,41 @@ def prompter(env: Environment, assume_yes: bool = False) -> Prompter:
 
 
 def cmd_inspect(args: Any, env: Environment) -> int:
-    from migrator.inspector import inspect_site
+    from migrator import preflight
+    from migrator.names import normalize_domain
+    from migrator.planner import new_plan_id
 
-    snap = inspect_site(connect(args, env), args.domain, args.san)
+    net = preflight.net_from_env(env.variables)
+    aws = connect(args, env)
+    snap = preflight.inspect_or_refuse(aws, args.domain, args.san)
+    options = PlanOptions(sans=tuple(normalize_domain(s) for s in args.san))
+    findings = preflight.run_preflight(aws, snap, net, options, new_plan_id())
     if args.json:
-        env.console.print_json(json.dumps(snap.to_dict()))
+        env.console.print_json(json.dumps({"snapshot": snap.to_dict(),
+                                           "findings": preflight.findings_to_dicts(findings)},
+                                          default=str))
     else:
         render.snapshot_report(env.console, snap)
+        preflight.render_findings(env.console, findings)
     return ExitStatus.SUCCESS
 
 
 def cmd_plan(args: Any, env: Environment) -> int:
+    from migrator import planner, preflight
     from migrator.cli import default_plan_path
-    from migrator.inspector import inspect_site
     from migrator.names import normalize_domain
-    from migrator.planner import build_plan
 
     path = _health_path(args.health_check_path)
-    snap = inspect_site(connect(args, env), args.domain, args.san)
-    plan = build_plan(snap, PlanOptions(sans=tuple(normalize_domain(s) for s in args.san),
-                                        health_check_path=path))
+    net = preflight.net_from_env(env.variables)
+    aws = connect(args, env)
+    snap = preflight.inspect_or_refuse(aws, args.domain, args.san)
+    options = PlanOptions(sans=tuple(normalize_domain(s) for s in args.san),
+                          health_check_path=path, lockdown=not args.no_lockdown)
+    plan_id = planner.new_plan_id()
+    findings = preflight.run_preflight(aws, snap, net, options, plan_id)
+    preflight.render_findings(env.err_console if args.json else env.console, findings)
+    preflight.raise_on_failure(findings)
+    plan = planner.build_plan(snap, options, plan_id=plan_id)
     out = Path(args.out) if args.out else default_plan_path(snap.domain)
     planfile.save(plan, out)
     if args.json:
@@ -93,6 +108,12 @@ def cmd_status(args: Any, env: Environment) -> int:
         env.console.print(line, markup=False)
     if summary["load_balancer"]:
         env.console.print(f"Load balancer: {summary['load_balancer']}")
+    moved = summary["all_clients_moved_at"]
+    if moved and summary["phase"].startswith("applied"):
+        env.console.print(
+            f"DNS switched at {summary['switched_at'][:19]}Z; resolvers may keep the old answer "
+            f"for its TTL ({summary['old_ttl']} s): every client reaches the load balancer by "
+            f"{moved}. Keep the instance serving directly until then.", soft_wrap=True)
     return ExitStatus.SUCCESS
 
 
@@ -104,7 +125,8 @@ def executor_for(args: Any, env: Environment, path: str) -> Any:
     plan = planfile.load(path)
     aws = connect(args, env)
     options = RunOptions(skip_verify=getattr(args, "skip_verify", False),
-                         dns_drain_seconds=getattr(args, "dns_drain", 60.0))
+                         dns_drain_seconds=getattr(args, "dns_drain", 60.0),
+                         wait_for_ttl=getattr(args, "wait_for_ttl", False))
     return Executor(aws=aws, path=Path(path), plan=plan, options=options,
                     reporter=ConsoleReporter(env.console),
                     verifier=Verifier.from_env(env.variables))
@@ -120,9 +142,11 @@ def cmd_apply(args: Any, env: Environment) -> int:
             return ExitStatus.ERROR
     with planfile.locked(args.file, "apply"):
         executor = executor_for(args, env, args.file)
-        executor.apply()
+        deferred = executor.apply()
     lb = executor.plan.state("load_balancer").outputs.get("dns_name")
     env.console.print(f"[green]Applied.[/] {executor.plan.domain} is served by {lb}.")
+    if deferred:
+        env.console.print(f"Not yet: {deferred}.", soft_wrap=True)
     env.console.print(f"To undo: migrator rollback {args.file}")
     return ExitStatus.SUCCESS
 
@@ -179,6 +203,12 @@ def cmd_demo(args: Any, env: Environment) -> int:
     return run_demo(env, assume_yes=args.yes, acm_delay=args.acm_delay)
 
 
+def cmd_wizard(args: Any, env: Environment) -> int:
+    from migrator.wizard import run_wizard
+
+    return run_wizard(args, env, prompter(env, args.yes))
+
+
 COMMANDS = {
     "inspect": cmd_inspect,
     "plan": cmd_plan,
@@ -189,4 +219,5 @@ COMMANDS = {
     "verify": cmd_verify,
     "sandbox": cmd_sandbox,
     "demo": cmd_demo,
+    "wizard": cmd_wizard,
 }

@@ -101,6 +101,12 @@ class VerificationError(MigratorError):
     """A DNS or HTTPS check failed."""
 
 
+class StepDeferred(MigratorError):
+    """A step cannot run yet (e.g. the lockdown before the old TTL has passed); run apply later."""
+
+    exit_status = ExitStatus.SUCCESS
+
+
 class Interrupted(MigratorError):
     """The user pressed Ctrl-C."""
 

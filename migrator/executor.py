@@ -18,6 +18,7 @@ from migrator.errors import (
     PlanFileError,
     PlanMismatchError,
     StalePlanError,
+    StepDeferred,
     VerificationError,
 )
 from migrator.inspector import inspect_site
@@ -51,6 +52,7 @@ class RunOptions:
     dns_drain_seconds: float = 60.0
     delete_timeout: float = 900.0
     check_stale: bool = True
+    wait_for_ttl: bool = False
 
 
 @dataclass
@@ -72,7 +74,8 @@ class Executor:
         return Context(aws=self.aws, plan=self.plan, state=self.plan.state(step.id),
                        save=self.save, verifier=self.verifier,
                        dns_drain_seconds=self.options.dns_drain_seconds,
-                       delete_timeout=self.options.delete_timeout)
+                       delete_timeout=self.options.delete_timeout,
+                       wait_for_ttl=self.options.wait_for_ttl)
 
     def _outputs(self) -> dict[str, dict[str, Any]]:
         return {sid: {**st.observed, **st.outputs} for sid, st in self.plan.states.items()}
@@ -108,7 +111,9 @@ class Executor:
 
     # --- apply ----------------------------------------------------------------------------------
 
-    def apply(self) -> None:
+    def apply(self) -> str | None:
+        """Run every unfinished step; returns why apply stopped early (a deferred step), or
+        None when the plan is complete."""
         states = self.plan.states
         if any(st.status in (REVERTED, REVERTING) for st in states.values()):
             raise PlanFileError("this plan was rolled back",
@@ -131,12 +136,17 @@ class Executor:
                 continue
             try:
                 self._run(step)
+            except StepDeferred as deferred:
+                self.plan.record("deferred", step.id, reason=deferred.message)
+                self.save()
+                return str(deferred)
             except VerificationError:
                 if step.action == "verify.site":
                     self._restore_dns_after_failed_verification()
                 raise
         self.plan.record("apply-finished")
         self.save()
+        return None
 
     def _run(self, step: Step) -> None:
         state = self.plan.state(step.id)
@@ -149,6 +159,11 @@ class Executor:
         ctx = self._context(step)
         try:
             outputs = FORWARD[step.action](ctx, params)
+        except StepDeferred:
+            state.status, state.started_at = PENDING, None
+            self.save()
+            self.reporter.step_finished(step, PENDING, 0.0, False)
+            raise
         except KeyboardInterrupt:
             self._fail(step, "interrupted by Ctrl-C")
             raise Interrupted(f"interrupted during step {step.id}", hint=self._resume_hint()

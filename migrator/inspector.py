@@ -145,8 +145,8 @@ def security_groups(aws: Any, instance: Instance) -> tuple[SecurityGroup, ...]:
     for group_id in instance.security_group_ids:
         group = raw[group_id]
         users = aws.ec2.network_interfaces_with_group(group_id)
-        others = sorted({(eni.get("Attachment") or {}).get("InstanceId") or eni["NetworkInterfaceId"]
-                         for eni in users} - {instance.id})
+        others = sorted({(eni.get("Attachment") or {}).get("InstanceId")
+                         or eni["NetworkInterfaceId"] for eni in users} - {instance.id})
         groups.append(SecurityGroup(
             id=group_id, name=group["GroupName"],
             ingress=tuple(normalize_permissions(group.get("IpPermissions", []))),

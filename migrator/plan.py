@@ -72,6 +72,8 @@ class PlanOptions:
     ssl_policy: str = "ELBSecurityPolicy-TLS13-1-2-2021-06"
     http_redirect: bool = True
     certificate_timeout_seconds: int = 4 * 3600
+    # Once the old TTL has passed, admit web traffic to the instance only from the load balancer.
+    lockdown: bool = True
 
 
 @dataclass

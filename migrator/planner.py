@@ -12,6 +12,7 @@ from typing import Any
 
 from migrator.errors import PreflightError
 from migrator.inspector import covers
+from migrator.lockdown import has_public_web, without_public_web
 from migrator.names import elb_name
 from migrator.plan import Inverse, Plan, PlanOptions, Step, now, ref
 from migrator.snapshot import RecordSet, Snapshot
@@ -211,7 +212,45 @@ def plan_steps(snap: Snapshot, opts: PlanOptions, plan_id: str) -> list[Step]:
               "OriginAddress": inst.public_ip, "HealthCheckPath": opts.health_check_path,
               "Matcher": opts.health_check_matcher}),
     ]
+    steps += lockdown_steps(snap, opts, plan_id, records[0].ttl or 0)
     return steps
+
+
+def lockdown_steps(snap: Snapshot, opts: PlanOptions, plan_id: str, ttl: int) -> list[Step]:
+    """Close the instance's web ports to the internet once no resolver can still send clients
+    there: copies of its public groups, without the public 80/443 rules, take their place."""
+    public = [g for g in snap.security_groups if has_public_web(g.ingress)]
+    if not opts.lockdown or not public:
+        return []
+    for group in public:
+        without_public_web(list(group.ingress), group.id)  # refuses what it cannot rewrite
+    inst = snap.instance
+    ids = [g.id for g in public]
+    suffix = f"locked-{plan_id.removeprefix('mig-')}"
+    tags = [{"Key": TAG_KEY, "Value": plan_id}]
+    locked = [ref(f"lockdown_groups.{gid}") if gid in ids else gid
+              for gid in inst.security_group_ids]
+    return [
+        Step("lockdown_ready", "dns.wait_old_ttl",
+             f"Wait until the old answer has left every resolver cache (switch time + {ttl} s)",
+             {"SwitchedAt": ref("switch_dns.switched_at"), "TTL": ref("switch_dns.old_ttl")}),
+        Step("lockdown_groups", "ec2.copy_groups_without_public_web",
+             f"Copy {', '.join(ids)} without the rules admitting 80/443 from anywhere",
+             {"GroupIds": ids, "VpcId": inst.vpc_id, "NameSuffix": suffix, "Tags": tags},
+             Inverse("ec2.delete_group_copies",
+                     {"Copies": ref("lockdown_groups.copies"), "GroupIds": ids,
+                      "VpcId": inst.vpc_id, "NameSuffix": suffix},
+                     "Delete the copies")),
+        Step("lockdown_attach", "ec2.set_instance_groups",
+             f"Lock the instance down: the copies replace {', '.join(ids)} on {inst.id}, so "
+             "web traffic comes only through the load balancer",
+             {"InstanceId": inst.id,
+              "Groups": [*locked, ref("origin_security_group.group_id")]},
+             Inverse("ec2.set_instance_groups",
+                     {"InstanceId": inst.id, "Groups": [*inst.security_group_ids,
+                                                        ref("origin_security_group.group_id")]},
+                     "Give the instance its original groups back")),
+    ]
 
 
 def _from_group(group: Any) -> dict[str, Any]:

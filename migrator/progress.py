@@ -6,10 +6,10 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from migrator.executor import Reporter
-from migrator.plan import DONE, FAILED, REVERTED, SKIPPED, Step
+from migrator.plan import DONE, FAILED, PENDING, REVERTED, SKIPPED, Step
 
 LABELS = {DONE: "[green]✓[/]", REVERTED: "[cyan]↩[/]", FAILED: "[red]✗[/]",
-          SKIPPED: "[dim]-[/]"}
+          SKIPPED: "[dim]-[/]", PENDING: "[yellow]⏸[/]"}
 
 
 class ConsoleReporter(Reporter):

@@ -123,6 +123,10 @@ def phase(plan: Plan) -> str:
         return "not applied"
     if all(s in (DONE, SKIPPED) for s in statuses):
         return "applied"
+    pending = [sid for sid, st in plan.states.items() if st.status == PENDING]
+    if pending and all(sid.startswith("lockdown") for sid in pending) and all(
+            st.status in (DONE, SKIPPED, PENDING) for st in plan.states.values()):
+        return "applied (lockdown pending)"
     if any(s == FAILED for s in statuses):
         return "apply failed (resume or roll back)"
     return "apply in progress"

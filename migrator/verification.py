@@ -48,7 +48,7 @@ class Verifier:
         step = next((s for s in plan.steps if s.action == "verify.site"), None)
         if lb is None or not lb.outputs.get("dns_name") or step is None:
             raise VerificationError(f"plan {plan.id} has no load balancer yet",
-                                    hint=f"apply it first: migrator apply <file>")
+                                    hint="apply it first: migrator apply <file>")
         params = {**step.params, "DNSName": lb.outputs["dns_name"]}
         if health_path:
             params["HealthCheckPath"] = health_path

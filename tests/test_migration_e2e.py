@@ -137,7 +137,10 @@ def test_rollback_restores_original_state_exactly(world: Any, session: boto3.Ses
     assert result.status == 0, result.stderr
     assert account_state(session) == before
     plan = json.loads(path.read_text())
-    assert {s["state"]["status"] for s in plan["steps"]} == {"reverted"}
+    # The lockdown never ran (the old TTL had not passed), so there is nothing of it to undo.
+    assert {s["id"]: s["state"]["status"] for s in plan["steps"] if s["state"]["status"]
+            != "reverted"} == {"lockdown_ready": "pending", "lockdown_groups": "pending",
+                               "lockdown_attach": "pending"}
     status = cli("status", str(path), "--json")
     assert json.loads(status.stdout)["phase"] == "rolled back"
     # A rolled-back plan is not applied again by accident.
@@ -211,10 +214,51 @@ def test_status_tells_when_the_last_cached_client_has_moved(world: Any, cli: Any
     switched = outputs(plan, "switch_dns")
     assert switched["old_ttl"] == 300
     status = json.loads(cli("status", str(path), "--json").stdout)
-    assert status["phase"] == "applied"
+    assert status["phase"] == "applied (lockdown pending)"
     from datetime import datetime, timedelta
     at = datetime.strptime(switched["switched_at"][:19], "%Y-%m-%dT%H:%M:%S")
     assert status["all_clients_moved_at"] == (at + timedelta(seconds=300)).strftime(
         "%Y-%m-%dT%H:%M:%SZ")
     text = cli("status", str(path)).stdout
     assert "every client reaches the load balancer by" in text
+
+
+def test_lockdown_once_the_old_ttl_has_passed(session: boto3.Session, cli: Any) -> None:
+    world = seed_world(session, WorldSpec(ttl=2, share_security_group=True))
+    original = account_state(session)
+    result = cli("plan", "--domain", "www.example.com", "--out", "p.json")
+    assert result.status == 0, result.stderr
+    first = cli("apply", "p.json", "--yes", "--skip-verify")
+    assert first.status == 0, first.stderr
+    plan = json.loads(Path("p.json").read_text())
+    if outputs(plan, "lockdown_attach") == {}:
+        assert "the lockdown waits until" in first.stdout
+        done = cli("apply", "p.json", "--yes", "--skip-verify", "--wait-for-ttl")
+        assert done.status == 0, done.stderr
+    plan = json.loads(Path("p.json").read_text())
+    assert {s["state"]["status"] for s in plan["steps"]} == {"done", "skipped"}
+    state = account_state(session)
+    copy = outputs(plan, "lockdown_groups")["copies"][world.security_group_id]
+    origin_group = outputs(plan, "origin_security_group")["group_id"]
+    lb_group = session.client("elbv2").describe_load_balancers()["LoadBalancers"][0][
+        "SecurityGroups"][0]
+    assert state["instance_groups"][world.instance_id] == sorted([copy, origin_group])
+    # SSH from the office stays; the web comes only from the load balancer.
+    assert state["security_groups"][copy]["ingress"] == ["tcp:22-22:198.51.100.0/24"]
+    assert state["security_groups"][copy]["egress"] == \
+        state["security_groups"][world.security_group_id]["egress"]
+    assert state["security_groups"][origin_group]["ingress"] == [f"tcp:443-443:{lb_group}"]
+    # The shared original group is untouched and still on the other instance.
+    assert state["security_groups"][world.security_group_id] == \
+        original["security_groups"][world.security_group_id]
+    assert state["instance_groups"][world.other_instance_id] == [world.security_group_id]
+
+    result = cli("rollback", "p.json", "--yes", "--dns-drain", "0")
+    assert result.status == 0, result.stderr
+    assert account_state(session) == original
+
+
+def test_no_lockdown_when_asked(world: Any, cli: Any) -> None:
+    _, plan = plan_and_apply(cli, "--domain", "www.example.com", "--no-lockdown")
+    assert not [s for s in plan["steps"] if s["id"].startswith("lockdown")]
+    assert {s["state"]["status"] for s in plan["steps"]} == {"done", "skipped"}

@@ -9,9 +9,21 @@ import pytest
 from migrator.errors import PreflightError
 from migrator.plan import Inverse, PlanOptions, Step, ref
 from migrator.planner import build_plan
-from migrator.snapshot import Certificate, Instance, RecordSet, SecurityGroup, Snapshot, Subnet, Zone
+from migrator.snapshot import (
+    Certificate,
+    Instance,
+    RecordSet,
+    SecurityGroup,
+    Snapshot,
+    Subnet,
+    Zone,
+)
 
 TAGS = [{"Key": "migrator:plan", "Value": "mig-0a1b2c3d"}]
+PUBLIC_WEB = (
+    {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "198.51.100.0/24"}]},
+    {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
+)
 
 
 def snapshot(**changes: object) -> Snapshot:
@@ -22,7 +34,7 @@ def snapshot(**changes: object) -> Snapshot:
         records=(RecordSet("www.example.com.", "A", 300, ("127.0.0.10",)),),
         instance=Instance("i-1", "running", "web-1", "vpc-1", "subnet-a", "ap-northeast-1a",
                           "127.0.0.10", "10.0.0.5", ("sg-web",)),
-        security_groups=(SecurityGroup("sg-web", "web-server"),),
+        security_groups=(SecurityGroup("sg-web", "web-server", PUBLIC_WEB),),
         subnets=(Subnet("subnet-a", "ap-northeast-1a", "10.0.0.0/24", True),
                  Subnet("subnet-p", "ap-northeast-1a", "10.0.9.0/24", False),
                  Subnet("subnet-c", "ap-northeast-1c", "10.0.1.0/24", True),
@@ -32,7 +44,7 @@ def snapshot(**changes: object) -> Snapshot:
 
 
 def test_whole_plan_for_a_www_subdomain() -> None:
-    plan = build_plan(snapshot(), PlanOptions(health_check_path="/health"),
+    plan = build_plan(snapshot(), PlanOptions(health_check_path="/health", lockdown=False),
                       plan_id="mig-0a1b2c3d", created_at="2026-11-24T00:00:00Z")
     target = [{"Id": "i-1", "Port": 443}]
     alias = {"DNSName": ref("load_balancer.dns_name"), "HostedZoneId": ref("load_balancer.zone_id"),
@@ -244,3 +256,38 @@ def test_resource_names_respect_aws_limits_for_long_domains() -> None:
     for name in (steps["load_balancer"].params["Name"], steps["target_group"].params["Name"]):
         assert len(name) <= 32 and not name.startswith("-") and not name.endswith("-")
         assert name.endswith("0a1b2c3d")
+
+
+def test_lockdown_steps_close_the_public_groups_after_the_old_ttl() -> None:
+    snap = snapshot(
+        instance=Instance("i-1", "running", "web-1", "vpc-1", "subnet-a", "ap-northeast-1a",
+                          "127.0.0.10", "10.0.0.5", ("sg-web", "sg-mon")),
+        security_groups=(SecurityGroup("sg-web", "web-server", PUBLIC_WEB),
+                         SecurityGroup("sg-mon", "monitoring", PUBLIC_WEB[:1])))
+    plan = build_plan(snap, PlanOptions(), plan_id="mig-0a1b2c3d")
+    assert list(plan.steps[-3:]) == [
+        Step("lockdown_ready", "dns.wait_old_ttl",
+             "Wait until the old answer has left every resolver cache (switch time + 300 s)",
+             {"SwitchedAt": ref("switch_dns.switched_at"), "TTL": ref("switch_dns.old_ttl")}),
+        Step("lockdown_groups", "ec2.copy_groups_without_public_web",
+             "Copy sg-web without the rules admitting 80/443 from anywhere",
+             {"GroupIds": ["sg-web"], "VpcId": "vpc-1", "NameSuffix": "locked-0a1b2c3d",
+              "Tags": TAGS},
+             Inverse("ec2.delete_group_copies",
+                     {"Copies": ref("lockdown_groups.copies"), "GroupIds": ["sg-web"],
+                      "VpcId": "vpc-1", "NameSuffix": "locked-0a1b2c3d"}, "Delete the copies")),
+        Step("lockdown_attach", "ec2.set_instance_groups",
+             "Lock the instance down: the copies replace sg-web on i-1, so web traffic comes "
+             "only through the load balancer",
+             {"InstanceId": "i-1", "Groups": [ref("lockdown_groups.sg-web"), "sg-mon",
+                                              ref("origin_security_group.group_id")]},
+             Inverse("ec2.set_instance_groups",
+                     {"InstanceId": "i-1", "Groups": ["sg-web", "sg-mon",
+                                                      ref("origin_security_group.group_id")]},
+                     "Give the instance its original groups back")),
+    ]
+
+
+def test_no_lockdown_steps_when_nothing_is_public() -> None:
+    snap = snapshot(security_groups=(SecurityGroup("sg-web", "web-server", PUBLIC_WEB[:1]),))
+    assert not [s for s in build_plan(snap, PlanOptions()).steps if s.id.startswith("lockdown")]
