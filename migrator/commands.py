@@ -179,7 +179,9 @@ def cmd_verify(args: Any, env: Environment) -> int:
         raise UsageError("verify needs a plan file or --domain",
                          hint="migrator verify plans/FILE.json")
     if args.json:
-        env.console.print_json(json.dumps([c.__dict__ for c in checks]))
+        from migrator.verify.model import checks_to_json
+
+        env.console.print_json(checks_to_json(checks))
     else:
         render_checks(env.console, checks)
     failed = [c for c in checks if not c.ok]
@@ -209,6 +211,21 @@ def cmd_wizard(args: Any, env: Environment) -> int:
     return run_wizard(args, env, prompter(env, args.yes))
 
 
+def cmd_iam_policy(args: Any, env: Environment) -> int:
+    from migrator.iam_policy import ACTIONS, policy_json
+
+    plan = planfile.load(args.plan) if args.plan else None
+    text = policy_json(plan)
+    if not args.out:
+        env.stdout.write(text)  # exactly the JSON (no console markup), ready to pipe
+        return ExitStatus.SUCCESS
+    Path(args.out).write_text(text, encoding="utf-8")
+    scope = f"plan {plan.id} ({plan.domain})" if plan else "any migrator plan"
+    env.console.print(f"IAM policy for {scope}, {len(ACTIONS)} actions, written to {args.out}",
+                      markup=False)
+    return ExitStatus.SUCCESS
+
+
 COMMANDS = {
     "inspect": cmd_inspect,
     "plan": cmd_plan,
@@ -220,4 +237,5 @@ COMMANDS = {
     "sandbox": cmd_sandbox,
     "demo": cmd_demo,
     "wizard": cmd_wizard,
+    "iam-policy": cmd_iam_policy,
 }

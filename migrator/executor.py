@@ -70,10 +70,10 @@ class Executor:
     def save(self) -> None:
         planfile.save(self.plan, self.path)
 
-    def _context(self, step: Step) -> Context:
+    def _context(self, step: Step, *, drain: bool = True) -> Context:
         return Context(aws=self.aws, plan=self.plan, state=self.plan.state(step.id),
                        save=self.save, verifier=self.verifier,
-                       dns_drain_seconds=self.options.dns_drain_seconds,
+                       dns_drain_seconds=self.options.dns_drain_seconds if drain else 0.0,
                        delete_timeout=self.options.delete_timeout,
                        wait_for_ttl=self.options.wait_for_ttl)
 
@@ -198,7 +198,8 @@ class Executor:
             return
         self.reporter.note("verification failed after the DNS switch: restoring the original "
                            "records")
-        self._undo(switch)
+        # The load balancer stays, so there is no need to wait for caches to let go of it.
+        self._undo(switch, drain=False)
         # The switch is undone; a later apply will switch again after its checks.
         self.plan.state(switch.id).status = PENDING
         self.plan.record("dns-restored-after-failed-verification", switch.id)
@@ -222,7 +223,7 @@ class Executor:
         self.plan.record("rollback-finished")
         self.save()
 
-    def _undo(self, step: Step) -> None:
+    def _undo(self, step: Step, *, drain: bool = True) -> None:
         assert step.inverse is not None
         state = self.plan.state(step.id)
         params = resolve(step.inverse.params, self._outputs(), lenient=True)
@@ -231,7 +232,7 @@ class Executor:
         self.save()
         self.reporter.step_started(step, True)
         began = time.monotonic()
-        ctx = self._context(step)
+        ctx = self._context(step, drain=drain)
         try:
             INVERSE[step.inverse.action](ctx, params)
         except KeyboardInterrupt:
