@@ -52,7 +52,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
 
     p = command("plan", "Write a plan file (read-only towards AWS).")
-    p.add_argument("--domain", required=True, help="the site's name, e.g. www.example.com")
+    p.add_argument("--domain", required=True, action="append",
+                   help="the site's name, e.g. www.example.com (repeat to plan several sites "
+                        "at once, each in its own file)")
     p.add_argument("--san", action="append", default=[], metavar="NAME",
                    help="another name the certificate must cover (repeatable)")
     p.add_argument("--health-check-path", default="/", metavar="PATH",
@@ -69,7 +71,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
 
     p = command("apply", "Carry out a plan; run again to resume.")
-    p.add_argument("file", help="plan file")
+    p.add_argument("file", nargs="+", help="plan file (several: applied concurrently)")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     p.add_argument("--skip-verify", action="store_true",
                    help="skip the DNS and HTTPS checks (when this machine cannot reach the site)")
@@ -78,7 +80,7 @@ def build_parser() -> ArgumentParser:
                         "instead of leaving the lockdown to a later apply")
 
     p = command("rollback", "Undo every completed step of a plan, in reverse order.")
-    p.add_argument("file", help="plan file")
+    p.add_argument("file", nargs="+", help="plan file (several: rolled back concurrently)")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     p.add_argument("--dns-drain", type=float, default=60.0, metavar="SECONDS",
                    help="after restoring DNS, wait this long (the alias TTL, 60 s) before "
@@ -129,6 +131,17 @@ def build_parser() -> ArgumentParser:
     p = command("demo", "Run the whole migration on the sandbox, narrated, then roll it back.")
     p.add_argument("--yes", "-y", action="store_true", help="ask nothing")
     p.add_argument("--acm-delay", type=float, default=5.0, metavar="SECONDS")
+
+    p = command("iam-policy", "Print the least-privilege IAM policy migrator needs (no AWS "
+                              "calls); with a plan file, scoped to that plan's resources.")
+    p.add_argument("plan", nargs="?", metavar="PLAN",
+                   help="plan file: scope the policy to its zone, VPC, names and plan tag")
+    p.add_argument("--out", metavar="FILE", help="write the policy to FILE instead of printing it")
+    for name in ("plan", "apply", "rollback"):
+        sub.choices[name].add_argument(
+            "--parallel", type=int, default=4, metavar="N",
+            help="with several sites, how many run at once (default 4)")
+
     return parser
 
 

@@ -50,6 +50,22 @@ def cmd_inspect(args: Any, env: Environment) -> int:
 
 
 def cmd_plan(args: Any, env: Environment) -> int:
+    domains = list(dict.fromkeys(args.domain))
+    if len(domains) == 1:
+        plan_one(args, env, domains[0], args.san, args.out)
+        return ExitStatus.SUCCESS
+    if args.out or args.san or args.json:
+        raise UsageError("--out, --san and --json go with a single --domain",
+                         hint="plan each such site with its own `migrator plan`")
+    from migrator import many
+
+    return many.plan_many(env, domains, lambda sub, d: str(plan_one(args, sub, d, [], None)),
+                          args.parallel)
+
+
+def plan_one(args: Any, env: Environment, domain: str, sans: list[str],
+             out_file: str | None) -> Path:
+    """Inspect, run preflight, plan and write the plan file of one site."""
     from migrator import planner, preflight
     from migrator.cli import default_plan_path
     from migrator.names import normalize_domain
@@ -57,15 +73,15 @@ def cmd_plan(args: Any, env: Environment) -> int:
     path = _health_path(args.health_check_path)
     net = preflight.net_from_env(env.variables)
     aws = connect(args, env)
-    snap = preflight.inspect_or_refuse(aws, args.domain, args.san)
-    options = PlanOptions(sans=tuple(normalize_domain(s) for s in args.san),
+    snap = preflight.inspect_or_refuse(aws, domain, sans)
+    options = PlanOptions(sans=tuple(normalize_domain(s) for s in sans),
                           health_check_path=path, lockdown=not args.no_lockdown)
     plan_id = planner.new_plan_id()
     findings = preflight.run_preflight(aws, snap, net, options, plan_id)
     preflight.render_findings(env.err_console if args.json else env.console, findings)
     preflight.raise_on_failure(findings)
     plan = planner.build_plan(snap, options, plan_id=plan_id)
-    out = Path(args.out) if args.out else default_plan_path(snap.domain)
+    out = Path(out_file) if out_file else default_plan_path(snap.domain)
     planfile.save(plan, out)
     if args.json:
         env.console.print_json(json.dumps(plan.to_dict()))
@@ -73,7 +89,7 @@ def cmd_plan(args: Any, env: Environment) -> int:
         env.console.print(render.plan_table(plan))
         env.console.print(f"Plan written to [bold]{out}[/]. Nothing was changed in AWS.")
         env.console.print(f"Next: review it (`migrator show {out}`), then `migrator apply {out}`")
-    return ExitStatus.SUCCESS
+    return out
 
 
 def _health_path(path: str) -> str:
@@ -117,7 +133,7 @@ def cmd_status(args: Any, env: Environment) -> int:
     return ExitStatus.SUCCESS
 
 
-def executor_for(args: Any, env: Environment, path: str) -> Any:
+def executor_for(args: Any, env: Environment, path: str, reporter: Any = None) -> Any:
     from migrator.executor import Executor, RunOptions
     from migrator.progress import ConsoleReporter
     from migrator.verification import Verifier
@@ -128,41 +144,68 @@ def executor_for(args: Any, env: Environment, path: str) -> Any:
                          dns_drain_seconds=getattr(args, "dns_drain", 60.0),
                          wait_for_ttl=getattr(args, "wait_for_ttl", False))
     return Executor(aws=aws, path=Path(path), plan=plan, options=options,
-                    reporter=ConsoleReporter(env.console),
+                    reporter=reporter or ConsoleReporter(env.console),
                     verifier=Verifier.from_env(env.variables))
 
 
+def _confirm(env: Environment, args: Any, question: str) -> bool:
+    if args.yes or prompter(env).confirm(question, default=False, flag="--yes"):
+        return True
+    env.console.print("Nothing was changed.")
+    return False
+
+
 def cmd_apply(args: Any, env: Environment) -> int:
-    plan = planfile.load(args.file)
+    files = list(dict.fromkeys(args.file))
+    plans = {f: planfile.load(f) for f in files}
     if not args.yes:
-        env.console.print(render.plan_table(plan, with_inverse=False))
-        if not prompter(env).confirm(f"Apply this plan to {plan.snapshot.account} "
-                                     f"{plan.snapshot.region}?", default=False, flag="--yes"):
-            env.console.print("Nothing was changed.")
-            return ExitStatus.ERROR
-    with planfile.locked(args.file, "apply"):
-        executor = executor_for(args, env, args.file)
+        for plan in plans.values():
+            env.console.print(render.plan_table(plan, with_inverse=False))
+    where = ", ".join(sorted({f"{p.snapshot.account} {p.snapshot.region}"
+                              for p in plans.values()}))
+    if not _confirm(env, args, f"Apply {'these plans' if len(files) > 1 else 'this plan'} "
+                               f"to {where}?"):
+        return ExitStatus.ERROR
+    if len(files) > 1:
+        from migrator import many
+
+        return many.execute_many(env, files, lambda f, rep: apply_one(args, env, f, rep),
+                                 args.parallel, f"{len(files)} plans applied")
+    message = apply_one(args, env, files[0])
+    env.console.print(message, soft_wrap=True)
+    env.console.print(f"To undo: migrator rollback {files[0]}")
+    return ExitStatus.SUCCESS
+
+
+def apply_one(args: Any, env: Environment, path: str, reporter: Any = None) -> str:
+    with planfile.locked(path, "apply"):
+        executor = executor_for(args, env, path, reporter)
         deferred = executor.apply()
     lb = executor.plan.state("load_balancer").outputs.get("dns_name")
-    env.console.print(f"[green]Applied.[/] {executor.plan.domain} is served by {lb}.")
-    if deferred:
-        env.console.print(f"Not yet: {deferred}.", soft_wrap=True)
-    env.console.print(f"To undo: migrator rollback {args.file}")
-    return ExitStatus.SUCCESS
+    message = f"Applied. {executor.plan.domain} is served by {lb}."
+    return f"{message} Not yet: {deferred}." if deferred else message
 
 
 def cmd_rollback(args: Any, env: Environment) -> int:
-    plan = planfile.load(args.file)
-    if not args.yes and not prompter(env).confirm(
-            f"Undo plan {plan.id} for {plan.domain} (restore DNS, delete what it created)?",
-            default=False, flag="--yes"):
-        env.console.print("Nothing was changed.")
+    files = list(dict.fromkeys(args.file))
+    plans = {f: planfile.load(f) for f in files}
+    names = ", ".join(f"{p.id} ({p.domain})" for p in plans.values())
+    if not _confirm(env, args, f"Undo {names}: restore DNS, delete what it created?"):
         return ExitStatus.ERROR
-    with planfile.locked(args.file, "rollback"):
-        executor = executor_for(args, env, args.file)
-        executor.rollback()
-    env.console.print(f"[green]Rolled back.[/] {plan.domain} is served by the instance again.")
+    if len(files) > 1:
+        from migrator import many
+
+        return many.execute_many(env, files, lambda f, rep: rollback_one(args, env, f, rep),
+                                 args.parallel, f"{len(files)} plans rolled back")
+    env.console.print(rollback_one(args, env, files[0]))
     return ExitStatus.SUCCESS
+
+
+def rollback_one(args: Any, env: Environment, path: str, reporter: Any = None) -> str:
+    with planfile.locked(path, "rollback"):
+        executor = executor_for(args, env, path, reporter)
+        executor.rollback()
+    return f"Rolled back. {executor.plan.domain} is served by the instance again."
 
 
 def cmd_verify(args: Any, env: Environment) -> int:
