@@ -77,7 +77,7 @@ def retry_while_in_use(call: Callable[[], Any], *, what: str, timeout: float) ->
     balancer hold its security group for minutes; a certificate stays 'in use' for a while).
     Those are not throttling or 5xx errors, so botocore's retry modes do not cover them."""
     deadline = time.monotonic() + timeout
-    delay = 1.0
+    delay = 0.5
     while True:
         try:
             call()
@@ -272,7 +272,13 @@ def register_targets(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
 def deregister_targets(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
     if p.get("TargetGroupArn"):
         with contextlib.suppress(AwsNotFoundError):
-            ctx.aws.elbv2.deregister_targets(p["TargetGroupArn"], p["Targets"])
+            # Only what is still registered: a rollback killed after AWS deregistered the
+            # instance must not fail on the rerun (DeregisterTargets answers InvalidTarget).
+            registered = {h["Target"]["Id"]
+                          for h in ctx.aws.elbv2.target_health(p["TargetGroupArn"])}
+            targets = [t for t in p["Targets"] if t["Id"] in registered]
+            if targets:
+                ctx.aws.elbv2.deregister_targets(p["TargetGroupArn"], targets)
     return {}
 
 

@@ -7,6 +7,7 @@ package ever sees a botocore exception.
 from __future__ import annotations
 
 import functools
+import re
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -23,11 +24,17 @@ from migrator.errors import (
     CredentialsError,
     WaitTimeoutError,
 )
+from migrator.iam_policy import iam_action
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
-                 "AuthFailure", "UnrecognizedClientException", "InvalidClientTokenId"}
+# The credentials are valid but lack a permission / the credentials themselves are refused.
+PERMISSION_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
+ACCESS_DENIED = {*PERMISSION_DENIED, "AuthFailure", "UnrecognizedClientException",
+                 "InvalidClientTokenId"}
+# AWS's denial message names the action it checked, which may be a dependent one ("... is not
+# authorized to perform: elasticloadbalancing:AddTags on resource ..." for CreateLoadBalancer).
+DENIED_ACTION = re.compile(r"perform:\s*([A-Za-z0-9-]+:[A-Za-z0-9]+)")
 CONFLICT_SUFFIXES = ("InUse", "InUseException", "Duplicate", "DependencyViolation",
                      "AlreadyExists", "ResourceInUseException", "ConflictException")
 
@@ -36,22 +43,45 @@ def error_code(exc: botocore.exceptions.ClientError) -> str:
     return exc.response.get("Error", {}).get("Code", "")
 
 
-def translate_client_error(exc: botocore.exceptions.ClientError) -> AwsError:
-    """The project's error for a ClientError, naming the operation and AWS's own message."""
+def denied_action(exc: botocore.exceptions.ClientError, service: str | None) -> str:
+    """The IAM action a denial is about: as AWS's message names it, else the one authorizing
+    the operation (service prefix + operation, e.g. elasticloadbalancing:CreateLoadBalancer)."""
+    found = DENIED_ACTION.search(exc.response.get("Error", {}).get("Message", "") or "")
+    if found:
+        return found.group(1)
+    return iam_action(service, exc.operation_name) if service else exc.operation_name
+
+
+def translate_client_error(exc: botocore.exceptions.ClientError,
+                           service: str | None = None) -> AwsError:
+    """The project's error for a ClientError, naming the operation and AWS's own message;
+    `service` (botocore's name, e.g. "elbv2") lets a denial name the missing IAM action."""
     code = error_code(exc)
     message = exc.response.get("Error", {}).get("Message", "") or str(exc)
     operation = exc.operation_name
     if code in ACCESS_DENIED:
-        return AccessDeniedError(
-            f"AWS denied {operation}: {message}",
-            hint=f"grant the IAM action for {operation}; `migrator iam-policy` prints the policy",
-        )
+        action = denied_action(exc, service)
+        if code in PERMISSION_DENIED:
+            denied = AccessDeniedError(
+                f"AWS denied {action} ({operation}): {message}",
+                hint=f"allow {action} for these credentials; `migrator iam-policy PLAN` prints "
+                     "the whole policy migrator needs")
+        else:
+            denied = AccessDeniedError(
+                f"AWS refused the credentials calling {action}: {message} ({code})",
+                hint="check the access key, secret and session token (an expired session is a "
+                     "common cause)")
+        denied.code = code  # type: ignore[attr-defined]
+        return denied
     if "NotFound" in code or code in {"NoSuchHostedZone", "ResourceNotFoundException"}:
         err: AwsError = AwsNotFoundError(f"{operation}: {message} ({code})")
     elif any(code.endswith(suffix) for suffix in CONFLICT_SUFFIXES) or "InUse" in code:
         err = AwsConflictError(f"{operation}: {message} ({code})")
     else:
-        err = AwsError(f"{operation} failed: {message} ({code})")
+        # Throttling and 5xx are retried by botocore (RETRY_CONFIG): say it gave up.
+        attempts = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+        tried = f"; gave up after {attempts + 1} attempts" if attempts else ""
+        err = AwsError(f"{operation} failed: {message} ({code}{tried})")
     err.code = code  # type: ignore[attr-defined]
     return err
 
@@ -64,7 +94,7 @@ def translate_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except botocore.exceptions.ClientError as exc:
-            raise translate_client_error(exc) from exc
+            raise translate_client_error(exc, _service(args)) from exc
         except botocore.exceptions.NoCredentialsError as exc:
             raise CredentialsError(
                 "no AWS credentials found",
@@ -81,6 +111,13 @@ def translate_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _service(args: tuple[Any, ...]) -> str | None:
+    """The botocore service name of a wrapper method's `self` (through its `_client`)."""
+    client = getattr(args[0], "_client", None) if args else None
+    model = getattr(getattr(client, "meta", None), "service_model", None)
+    return getattr(model, "service_name", None)
+
+
 def wrap_service(cls: type) -> type:
     """Class decorator: translate_errors on every public method."""
     for name, value in list(vars(cls).items()):
@@ -90,7 +127,7 @@ def wrap_service(cls: type) -> type:
 
 
 # Polling starts short and backs off: (delay in seconds, attempts) phases, then the last delay.
-BACKOFF = ((1, 10), (2, 15), (5, 24), (15, 10_000))
+BACKOFF = ((0.5, 10), (2, 15), (5, 24), (15, 10_000))
 
 
 def wait(waiter: botocore.waiter.Waiter, params: dict[str, Any], *, timeout: float,

@@ -26,6 +26,26 @@ class Ec2:
             Filters=[{"Name": "public-ip", "Values": [ip]}])["Addresses"]
         return found[0] if found else None
 
+    def elastic_ips(self) -> list[dict[str, Any]]:
+        """Every Elastic IP of the region: one DescribeAddresses call (it is not paginated)."""
+        return list(self._client.describe_addresses()["Addresses"])
+
+    def running_instances(self, *, page_size: int = 1000, max_pages: int = 3
+                          ) -> tuple[list[dict[str, Any]], bool]:
+        """Running instances, at most max_pages DescribeInstances calls of page_size each; the
+        flag says whether more were left unread."""
+        instances: list[dict[str, Any]] = []
+        params: dict[str, Any] = {
+            "Filters": [{"Name": "instance-state-name", "Values": ["running"]}],
+            "MaxResults": page_size}
+        for _ in range(max_pages):
+            page = self._client.describe_instances(**params)
+            instances.extend(i for r in page["Reservations"] for i in r["Instances"])
+            if not page.get("NextToken"):
+                return instances, False
+            params["NextToken"] = page["NextToken"]
+        return instances, True
+
     def instances(self, *, instance_ids: list[str] | None = None,
                   filters: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         params: dict[str, Any] = {}
@@ -69,6 +89,13 @@ class Ec2:
 
     def revoke_ingress(self, group_id: str, permissions: list[dict[str, Any]]) -> None:
         self._client.revoke_security_group_ingress(GroupId=group_id, IpPermissions=permissions)
+
+    def authorize_egress(self, group_id: str, permissions: list[dict[str, Any]]) -> None:
+        self._client.authorize_security_group_egress(GroupId=group_id,
+                                                     IpPermissions=permissions)
+
+    def revoke_egress(self, group_id: str, permissions: list[dict[str, Any]]) -> None:
+        self._client.revoke_security_group_egress(GroupId=group_id, IpPermissions=permissions)
 
     def set_instance_groups(self, instance_id: str, group_ids: list[str]) -> None:
         self._client.modify_instance_attribute(InstanceId=instance_id, Groups=group_ids)

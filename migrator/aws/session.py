@@ -19,6 +19,7 @@ from migrator.aws.acm import Acm
 from migrator.aws.calls import translate_errors
 from migrator.aws.ec2 import Ec2
 from migrator.aws.elbv2 import Elbv2
+from migrator.aws.lightsail import Lightsail
 from migrator.aws.route53 import Route53
 from migrator.aws.sts import Sts
 from migrator.errors import CredentialsError, UsageError
@@ -29,6 +30,10 @@ RETRY_CONFIG = botocore.config.Config(
     read_timeout=60,
     user_agent_extra="migrator/0.1",
 )
+# For look-ups that only refine an error message (is this address Lightsail's?): one attempt,
+# short timeouts, so a region or endpoint without the service answers at once.
+ONE_SHOT_CONFIG = RETRY_CONFIG.merge(botocore.config.Config(
+    retries={"mode": "standard", "max_attempts": 1}, connect_timeout=5, read_timeout=10))
 
 
 @dataclass
@@ -39,8 +44,8 @@ class Aws:
     region: str
     observers: list[Any] = field(default_factory=list)
 
-    def _client(self, service: str) -> Any:
-        client = self.session.client(service, region_name=self.region, config=RETRY_CONFIG)
+    def _client(self, service: str, config: botocore.config.Config = RETRY_CONFIG) -> Any:
+        client = self.session.client(service, region_name=self.region, config=config)
         for observer in self.observers:
             client.meta.events.register("before-call.*.*", observer)
         return client
@@ -60,6 +65,10 @@ class Aws:
     @cached_property
     def route53(self) -> Route53:
         return Route53(self._client("route53"))
+
+    @cached_property
+    def lightsail(self) -> Lightsail:
+        return Lightsail(self._client("lightsail", ONE_SHOT_CONFIG))
 
     @cached_property
     def sts(self) -> Sts:

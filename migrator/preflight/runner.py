@@ -1,0 +1,69 @@
+"""Run every preflight check in order and collect the findings.
+
+A check that cannot run (an AWS call denied or failing) becomes a warn finding saying so; the
+network probes themselves never raise. Nothing here writes anything anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from migrator.errors import MigratorError
+from migrator.netconfig import NetConfig
+from migrator.plan import PlanOptions
+from migrator.preflight.caa import check_caa
+from migrator.preflight.certificates import check_certificate
+from migrator.preflight.collisions import check_collisions
+from migrator.preflight.cost import check_cost
+from migrator.preflight.healthcheck import check_health
+from migrator.preflight.instance import check_https, check_running
+from migrator.preflight.model import Finding
+from migrator.preflight.network import check_security_groups, check_subnets
+from migrator.preflight.probe import Dns, dns_skip_reason
+from migrator.preflight.records import check_records
+from migrator.preflight.zone import check_delegation, check_zone
+from migrator.snapshot import Snapshot
+
+__all__ = ["run_preflight"]
+
+
+def _guard(check: str, what: str, run: Callable[[], Finding | list[Finding]]) -> list[Finding]:
+    try:
+        result = run()
+    except MigratorError as exc:
+        return [Finding(check, "warn", f"could not check {what}: {exc.message}",
+                        hint=exc.hint or "")]
+    return result if isinstance(result, list) else [result]
+
+
+def run_preflight(aws: Any, snapshot: Snapshot, net: NetConfig, options: PlanOptions,
+                  plan_id: str) -> list[Finding]:
+    """Every check, in the order a reader wants them: DNS and zone, certificate authority,
+    network, instance, health check, records, ACM, names, cost."""
+    snap = snapshot
+    findings: list[Finding] = []
+    skip = dns_skip_reason(net, snap.instance.public_ip)
+    dns = None if skip else Dns(net)
+
+    findings += _guard("zone", "the hosted zone", lambda: check_zone(aws, snap))
+    if dns is None:
+        findings.append(Finding("delegation", "info", f"DNS not checked: {skip}"))
+    else:
+        findings.append(check_delegation(snap, dns))
+    findings += _guard("caa", "CAA records", lambda: check_caa(aws, snap, dns))
+    findings.append(check_subnets(snap))
+    findings += check_security_groups(snap)
+    findings.append(check_running(snap))
+    report = check_https(snap, net)
+    findings += report.findings
+    if report.reachable:
+        findings.append(check_health(snap, net, options.health_check_path,
+                                     options.health_check_matcher))
+    findings += _guard("records", "the records", lambda: check_records(aws, snap))
+    findings += check_certificate(snap)
+    findings += _guard("names", "the names the plan creates",
+                       lambda: check_collisions(aws, snap, options, plan_id))
+    zones = max(2, len(snap.public_subnets_by_zone()))
+    findings.append(check_cost(snap.region, zones))
+    return findings
