@@ -181,10 +181,11 @@ def create_validation_records(ctx: Context, p: dict[str, Any]) -> dict[str, Any]
     created = ctx.state.observed["created"]
     missing = [r for r in created if _current(ctx, zone, r["Name"], "CNAME") is None]
     if missing:
-        change_id = ctx.aws.route53.change(
+        # No wait for INSYNC: ACM keeps looking for the record by itself, and nothing else
+        # depends on it, so the load balancer's steps go ahead meanwhile.
+        ctx.aws.route53.change(
             zone, [{"Action": "CREATE", "ResourceRecordSet": _cname(r)} for r in missing],
             f"migrator {ctx.plan.id}: ACM validation")
-        ctx.aws.route53.wait_insync(change_id, timeout=600)
     return {"created": created, "preexisting": ctx.state.observed["preexisting"]}
 
 

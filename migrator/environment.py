@@ -10,9 +10,11 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import IO
+from functools import cached_property
+from typing import IO, TYPE_CHECKING
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 @dataclass
@@ -25,12 +27,20 @@ class Environment:
     variables: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     width: int | None = None
 
-    def __post_init__(self) -> None:
-        no_color = "NO_COLOR" in self.variables
-        self.console = Console(file=self.stdout, no_color=no_color, width=self.width,
-                               highlight=False, soft_wrap=False)
-        self.err_console = Console(file=self.stderr, no_color=no_color, width=self.width,
-                                   highlight=False, soft_wrap=False)
+    # Built on first use: importing rich.console is most of `migrator --help`'s start-up.
+    @cached_property
+    def console(self) -> Console:
+        return self._console(self.stdout)
+
+    @cached_property
+    def err_console(self) -> Console:
+        return self._console(self.stderr)
+
+    def _console(self, stream: IO[str]) -> Console:
+        from rich.console import Console
+
+        return Console(file=stream, no_color="NO_COLOR" in self.variables, width=self.width,
+                       highlight=False, soft_wrap=False)
 
     @property
     def interactive(self) -> bool:

@@ -7,29 +7,39 @@ that is missing is an error naming its flag.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from migrator.errors import Interrupted, MissingAnswerError
+from migrator.errors import Interrupted, MissingAnswerError, UsageError
+
+# Checks a typed answer: None when it is acceptable, else what is wrong with it (one line).
+Validator = Callable[[str], "str | None"]
 
 
 class Prompter:
     """Asks with questionary in a terminal."""
 
-    def confirm(self, message: str, *, default: bool, flag: str) -> bool:
+    def confirm(self, message: str, *, default: bool, flag: str, required: bool = True) -> bool:
+        """required: without a terminal the default is not taken; the flag must be passed."""
         import questionary
 
         return _answer(questionary.confirm(message, default=default))
 
-    def text(self, message: str, *, default: str, flag: str) -> str:
+    def text(self, message: str, *, default: str, flag: str,
+             validate: Validator | None = None) -> str:
         import questionary
 
-        return _answer(questionary.text(message, default=default))
+        check = (lambda value: validate(value) or True) if validate else None
+        return _answer(questionary.text(message, default=default, validate=check))
 
-    def select(self, message: str, choices: Sequence[str], *, default: str, flag: str) -> str:
+    def select(self, message: str, choices: Sequence[str], *, default: str, flag: str,
+               required: bool = False, descriptions: Mapping[str, str] | None = None) -> str:
+        """required: without a terminal the default is not taken; the flag must be passed."""
         import questionary
 
-        return _answer(questionary.select(message, choices=list(choices), default=default))
+        items = [questionary.Choice(c, value=c, description=(descriptions or {}).get(c))
+                 for c in choices]
+        return _answer(questionary.select(message, choices=items, default=default))
 
     def checkbox(self, message: str, choices: Sequence[str], *, default: Sequence[str],
                  flag: str) -> list[str]:
@@ -50,16 +60,23 @@ def _answer(question: Any) -> Any:
 class NoPrompter(Prompter):
     """Non-interactive: defaults where given, otherwise an error naming the flag."""
 
-    def confirm(self, message: str, *, default: bool, flag: str) -> bool:
+    def confirm(self, message: str, *, default: bool, flag: str, required: bool = True) -> bool:
+        if not required:
+            return default
         raise MissingAnswerError(f"cannot ask {message!r} without a terminal",
                                  hint=f"pass {flag}")
 
-    def text(self, message: str, *, default: str, flag: str) -> str:
+    def text(self, message: str, *, default: str, flag: str,
+             validate: Validator | None = None) -> str:
         if default:
-            return default
+            return _validated(default, validate, flag)
         raise MissingAnswerError(f"no answer for {message!r}", hint=f"pass {flag}")
 
-    def select(self, message: str, choices: Sequence[str], *, default: str, flag: str) -> str:
+    def select(self, message: str, choices: Sequence[str], *, default: str, flag: str,
+               required: bool = False, descriptions: Mapping[str, str] | None = None) -> str:
+        if required:
+            raise MissingAnswerError(f"cannot ask {message!r} without a terminal",
+                                     hint=f"pass {flag}")
         return self.text(message, default=default, flag=flag)
 
     def checkbox(self, message: str, choices: Sequence[str], *, default: Sequence[str],
@@ -68,7 +85,10 @@ class NoPrompter(Prompter):
 
 
 class CannedPrompter(Prompter):
-    """Answers from a dict keyed by flag (tests); a missing key takes the default."""
+    """Answers from a dict keyed by flag (tests); a missing key takes the default.
+
+    An answer that is an exception (e.g. KeyboardInterrupt()) is raised as a Ctrl-C would be.
+    """
 
     def __init__(self, answers: dict[str, Any]) -> None:
         self.answers = answers
@@ -76,17 +96,31 @@ class CannedPrompter(Prompter):
 
     def _get(self, flag: str, default: Any) -> Any:
         self.asked.append(flag)
-        return self.answers.get(flag, default)
+        answer = self.answers.get(flag, default)
+        if isinstance(answer, KeyboardInterrupt):
+            raise Interrupted("cancelled at a prompt; nothing was changed")
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
 
-    def confirm(self, message: str, *, default: bool, flag: str) -> bool:
+    def confirm(self, message: str, *, default: bool, flag: str, required: bool = True) -> bool:
         return bool(self._get(flag, default))
 
-    def text(self, message: str, *, default: str, flag: str) -> str:
-        return str(self._get(flag, default))
+    def text(self, message: str, *, default: str, flag: str,
+             validate: Validator | None = None) -> str:
+        return _validated(str(self._get(flag, default)), validate, flag)
 
-    def select(self, message: str, choices: Sequence[str], *, default: str, flag: str) -> str:
+    def select(self, message: str, choices: Sequence[str], *, default: str, flag: str,
+               required: bool = False, descriptions: Mapping[str, str] | None = None) -> str:
         return str(self._get(flag, default))
 
     def checkbox(self, message: str, choices: Sequence[str], *, default: Sequence[str],
                  flag: str) -> list[str]:
         return list(self._get(flag, default))
+
+
+def _validated(value: str, validate: Validator | None, flag: str) -> str:
+    problem = validate(value) if validate else None
+    if problem:
+        raise UsageError(f"{flag} {value!r}: {problem}", hint=f"pass another {flag}")
+    return value

@@ -30,6 +30,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def aws_calls() -> Iterator[set[tuple[str, str]]]:
+    """Every (botocore service, operation) the tool's own clients call during the whole run;
+    tests/test_zz_iam_policy.py checks them against the IAM policy."""
+    from tests.iam_recording import recording_session
+
+    with recording_session() as calls:
+        yield calls
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     port = free_port()

@@ -126,8 +126,9 @@ def wrap_service(cls: type) -> type:
     return cls
 
 
-# Polling starts short and backs off: (delay in seconds, attempts) phases, then the last delay.
-BACKOFF = ((0.5, 10), (2, 15), (5, 24), (15, 10_000))
+# Polling starts short and backs off: (delay in seconds, attempts) phases. It stops at 5 s so a
+# user never waits long after the thing happened (ACM issuance, Route53 sync, LB provisioning).
+BACKOFF = ((0.5, 10), (2, 15), (5, 1_000_000))
 
 
 def wait(waiter: botocore.waiter.Waiter, params: dict[str, Any], *, timeout: float,

@@ -7,6 +7,7 @@ hand-written loops.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -14,6 +15,8 @@ from typing import Any
 import boto3
 import botocore.config
 import botocore.exceptions
+import botocore.loaders
+import botocore.session
 
 from migrator.aws.acm import Acm
 from migrator.aws.calls import translate_errors
@@ -75,12 +78,21 @@ class Aws:
         return Sts(self._client("sts"))
 
 
+@functools.cache
+def _shared_loader() -> botocore.loaders.Loader:
+    return botocore.loaders.create_loader()
+
+
 @translate_errors
 def connect(profile: str | None = None, region: str | None = None,
             observers: list[Any] | None = None) -> Aws:
     """A session for profile/region (or the standard defaults); fails clearly without a region."""
     try:
-        session = boto3.Session(profile_name=profile, region_name=region)
+        core = botocore.session.get_session()
+        # One loader for every session of the process: botocore then parses each service model
+        # (EC2's is large) once, not once per session; several sites in threads gain most.
+        core.register_component("data_loader", _shared_loader())
+        session = boto3.Session(botocore_session=core, profile_name=profile, region_name=region)
     except botocore.exceptions.ProfileNotFound as exc:
         raise UsageError(f"AWS profile {profile!r} is not configured",
                          hint="check ~/.aws/config or pass another --profile") from exc
