@@ -322,6 +322,7 @@ def create_listener(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
     return {"arn": ctx.aws.elbv2.create_listener(**p)["ListenerArn"]}
 
 
+@forward("elbv2.delete_listener")
 @inverse("elbv2.delete_listener")
 def delete_listener(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
     arn = p.get("ListenerArn")

@@ -18,6 +18,7 @@ from migrator.plan import Inverse, Plan, PlanOptions, Step, now, ref
 from migrator.snapshot import RecordSet, Snapshot
 
 TAG_KEY = "migrator:plan"
+WARMUP_PORT = 8443
 MAX_GROUPS_PER_INTERFACE = 5  # the default EC2 quota of security groups per network interface
 HTTPS_EVERYWHERE = [
     {"IpProtocol": "tcp", "FromPort": port, "ToPort": port,
@@ -162,6 +163,26 @@ def plan_steps(snap: Snapshot, opts: PlanOptions, plan_id: str) -> list[Step]:
                     {"ListenerArn": ref("http_listener.arn"),
                      "LoadBalancerArn": ref("load_balancer.arn"), "Port": 80},
                     "Delete the HTTP listener")))
+    # Health checks start only once a listener forwards to the target group. A listener on a
+    # port the load balancer's security group does not admit starts them without exposing
+    # anything, so the instance turns healthy while ACM is still validating.
+    steps += [
+        Step("warmup_listener", "elbv2.create_listener",
+             f"Start health checks early: a listener on port {WARMUP_PORT}, closed to the "
+             "internet by the security group, forwarding to the target group",
+             {"LoadBalancerArn": ref("load_balancer.arn"), "Protocol": "HTTP",
+              "Port": WARMUP_PORT,
+              "DefaultActions": [{"Type": "forward", "TargetGroupArn": ref("target_group.arn")}],
+              "Tags": tags},
+             Inverse("elbv2.delete_listener",
+                     {"ListenerArn": ref("warmup_listener.arn"),
+                      "LoadBalancerArn": ref("load_balancer.arn"), "Port": WARMUP_PORT},
+                     f"Delete the port {WARMUP_PORT} listener")),
+        Step("target_healthy", "elbv2.wait_target_healthy",
+             f"Wait for instance {inst.id} to pass the health check",
+             {"TargetGroupArn": ref("target_group.arn"), "Targets": target,
+              "TimeoutSeconds": 900}),
+    ]
     if not reused:
         steps.append(Step(
             "certificate_issued", "acm.wait_certificate_issued",
@@ -179,10 +200,11 @@ def plan_steps(snap: Snapshot, opts: PlanOptions, plan_id: str) -> list[Step]:
                      {"ListenerArn": ref("https_listener.arn"),
                       "LoadBalancerArn": ref("load_balancer.arn"), "Port": 443},
                      "Delete the HTTPS listener")),
-        Step("target_healthy", "elbv2.wait_target_healthy",
-             f"Wait for instance {inst.id} to pass the health check",
-             {"TargetGroupArn": ref("target_group.arn"), "Targets": target,
-              "TimeoutSeconds": 900}),
+        Step("warmup_listener_removed", "elbv2.delete_listener",
+             f"Delete the port {WARMUP_PORT} listener: the HTTPS listener keeps the health "
+             "checks going",
+             {"ListenerArn": ref("warmup_listener.arn"),
+              "LoadBalancerArn": ref("load_balancer.arn"), "Port": WARMUP_PORT}),
         Step("verify_load_balancer", "verify.load_balancer",
              "Check HTTPS through the load balancer's own address before touching DNS",
              {"DNSName": ref("load_balancer.dns_name"), "Names": list(snap.names),

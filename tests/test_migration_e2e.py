@@ -95,6 +95,7 @@ def test_www_apply_reaches_end_state(world: Any, session: boto3.Session, cli: An
 
     listeners = {li["Port"]: li for li in elbv2.describe_listeners(
         LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]}
+    assert set(listeners) == {80, 443}  # the health-check warm-up listener is gone
     https, http = listeners[443], listeners[80]
     assert https["Protocol"] == "HTTPS"
     assert https["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
