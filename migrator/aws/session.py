@@ -1,6 +1,7 @@
 """Build the boto3 session and clients for a run, honouring standard AWS configuration.
 
-AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL and the rest are read by boto3 itself; --profile and
+AWS_PROFILE, AWS_DEFAULT_REGION, AWS_ENDPOINT_URL and the rest are read by boto3 itself (and
+AWS_REGION here); --profile and
 --region override them. Clients use botocore's standard retry mode (throttling, 5xx) rather than
 hand-written loops.
 """
@@ -8,6 +9,7 @@ hand-written loops.
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -96,7 +98,8 @@ def connect(profile: str | None = None, region: str | None = None,
     except botocore.exceptions.ProfileNotFound as exc:
         raise UsageError(f"AWS profile {profile!r} is not configured",
                          hint="check ~/.aws/config or pass another --profile") from exc
-    resolved = region or session.region_name
+    # botocore reads AWS_DEFAULT_REGION and the profile; AWS_REGION (the other SDKs' name) too.
+    resolved = region or session.region_name or os.environ.get("AWS_REGION")
     if not resolved:
         raise UsageError("no AWS region is set",
                          hint="pass --region or set AWS_REGION / a region in your profile")

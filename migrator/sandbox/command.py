@@ -1,0 +1,121 @@
+"""``migrator sandbox up``: run the sandbox in the foreground until Ctrl-C or SIGTERM.
+
+Once every part answers, the environment file is written (``export`` lines; ``source`` it in
+another shell), a short summary is printed, and load balancer changes are reported as they
+happen. On Ctrl-C/SIGTERM every part stops and the environment file is removed again (it would
+point at nothing).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from .runner import Sandbox, render_env
+
+DEFAULT_ENV_FILE = ".sandbox.env"
+
+
+def _install_signal_handlers(stop: threading.Event) -> dict[int, Any]:
+    """SIGINT/SIGTERM set ``stop`` (only possible in the main thread)."""
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is not threading.main_thread():
+        return previous
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.signal(sig, handler)
+    return previous
+
+
+def _restore_signal_handlers(previous: dict[int, Any]) -> None:
+    for sig, old in previous.items():
+        with contextlib.suppress(ValueError, TypeError):
+            signal.signal(sig, old)
+
+
+def summary(sandbox: Sandbox, env_file: Path) -> Table:
+    """What runs where, as a table."""
+    info = sandbox.info
+    world = sandbox.world
+    spec = sandbox.spec
+    table = Table(title="migrator sandbox", title_justify="left", show_header=True)
+    table.add_column("part", overflow="fold")
+    table.add_column("where", overflow="fold")
+    table.add_column("notes", overflow="fold")
+    table.add_row(
+        "AWS API (moto)",
+        info.moto_endpoint,
+        f"region {spec.region}; ACM issues certificates after {sandbox.acm_delay:g} s",
+    )
+    table.add_row(
+        "DNS (authoritative)",
+        f"{info.nameserver} udp+tcp",
+        f"zone {spec.zone} live from Route 53; *.elb.amazonaws.com",
+    )
+    host, https_port = info.origin_https
+    table.add_row(
+        f"origin {world.instance_id}",
+        f"{host}:443 -> {host}:{https_port}\n{host}:80 -> {host}:{info.origin_http[1]}",
+        f"https://{spec.domain}/ (Sandbox Origin CA, expires {info.origin_not_after[:10]})",
+    )
+    first, last = info.lb_addresses[0], info.lb_addresses[-1]
+    table.add_row(
+        "load balancers",
+        f"{first} .. {last}\n:443 -> :{info.https_port}, :80 -> :{info.http_port}",
+        "one address per ALB in creation order; serves its listeners while moto has them",
+    )
+    table.add_row("CA bundle", info.ca_bundle, "Sandbox Origin CA + Amazon (sandbox) CA")
+    table.add_row("environment", str(env_file), "export lines; source it in another shell")
+    return table
+
+
+def sandbox_up(env_file: str | None, acm_delay: float, console: Console) -> int:
+    """Run the sandbox until SIGINT/SIGTERM; write ``env_file`` once it is up. Returns 0."""
+    path = Path(env_file or DEFAULT_ENV_FILE)
+    stop = threading.Event()
+    previous = _install_signal_handlers(stop)
+
+    def on_event(message: str) -> None:
+        console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {escape(message)}")
+
+    written: str | None = None
+    try:
+        with console.status("starting the sandbox (moto, world, origin, DNS, load balancers)"):
+            sandbox = Sandbox(acm_delay=acm_delay, on_event=on_event)
+            sandbox.start()
+        try:
+            written = render_env(sandbox.env)
+            path.write_text(written)
+            console.print(summary(sandbox, path))
+            console.print(f"Up in {sandbox.startup_seconds:.1f} s. In another shell run")
+            console.print(f"  [bold]source {escape(str(path))}[/]", soft_wrap=True)
+            console.print("and use migrator as usual. Ctrl-C stops the sandbox.")
+            while not stop.wait(0.5):
+                pass
+            console.print("stopping the sandbox ...")
+        finally:
+            sandbox.stop()
+            if written is not None:
+                with contextlib.suppress(OSError):
+                    if path.read_text() == written:
+                        path.unlink()
+                        console.print(f"removed {escape(str(path))}")
+    except Exception as exc:
+        console.print(f"[bold red]error:[/] the sandbox failed: {escape(str(exc))}")
+        return 1
+    finally:
+        _restore_signal_handlers(previous)
+    console.print("sandbox stopped")
+    return 0

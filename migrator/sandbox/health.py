@@ -1,0 +1,234 @@
+"""Target health, checked for real and reported through moto's DescribeTargetHealth.
+
+Every ``interval`` seconds each target of every target group that a load balancer listener
+forwards to is probed the way the target group's health check says (protocol, port -- the
+``traffic-port`` or a number --, path, success codes), from the load balancer's own address, so
+security groups apply. The state is the last probe's result:
+
+* ``initial`` (Elb.RegistrationInProgress) until the first probe of a target finished,
+* ``healthy``, or ``unhealthy`` with Target.ResponseCodeMismatch / Target.Timeout /
+  Target.FailedHealthChecks,
+* ``unused`` (Target.NotInUse) for target groups no listener forwards to.
+
+Deregistered, draining and stopped targets keep moto's own answer. The sandbox probes every second
+and needs one result to change state (AWS: 30 s and 5 results by default), so a rehearsal does
+not wait minutes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import moto_state
+from .moto_state import LoadBalancer, Target, TargetGroup
+from .proxy import Upstream, UpstreamConnection
+
+log = logging.getLogger(__name__)
+
+# (load balancer, group, target, protocol, port) -> (target address, how to reach it)
+ResolveTarget = Callable[[LoadBalancer, TargetGroup, Target, str, int], tuple[str, Upstream] | None]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    state: str
+    reason: str | None = None
+    description: str | None = None
+
+
+INITIAL = Verdict("initial", "Elb.RegistrationInProgress", "Target registration is in progress")
+UNUSED = Verdict(
+    "unused",
+    "Target.NotInUse",
+    "Target group is not configured to receive traffic from the load balancer",
+)
+HEALTHY = Verdict("healthy")
+
+
+def code_matches(matcher: str, status: int) -> bool:
+    """ELBv2 success codes: ``200``, ``200,202``, ``200-299``."""
+    for part in matcher.replace(" ", "").split(","):
+        if "-" in part:
+            low, _, high = part.partition("-")
+            if low.isdigit() and high.isdigit() and int(low) <= status <= int(high):
+                return True
+        elif part.isdigit() and int(part) == status:
+            return True
+    return False
+
+
+def forwarded_groups(lbs: list[LoadBalancer]) -> dict[str, LoadBalancer]:
+    """Target group ARN -> the (first) load balancer whose listeners forward to it."""
+    groups: dict[str, LoadBalancer] = {}
+    for lb in lbs:
+        for listener in lb.listeners:
+            actions = list(listener.default_actions)
+            for rule in listener.rules:
+                actions += list(rule.actions)
+            for action in actions:
+                for arn, _weight in action.forward_groups():
+                    groups.setdefault(arn, lb)
+    return groups
+
+
+class HealthMonitor:
+    """Probes targets in a thread; answers ``verdict()`` for the proxy and for moto."""
+
+    def __init__(self, resolve: ResolveTarget, *, interval: float = 1.0, timeout: float = 2.0):
+        self._resolve = resolve
+        self.interval = interval
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._verdicts: dict[tuple[str, str, int], Verdict] = {}
+        self._in_use: set[str] = set()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._cycle = threading.Condition()
+        self._cycles = 0
+        self._original_health_for: Any = None
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def verdict(self, tg_arn: str, target_id: str, port: int) -> Verdict:
+        with self._lock:
+            if tg_arn not in self._in_use:
+                return UNUSED
+            return self._verdicts.get((tg_arn, target_id, int(port)), INITIAL)
+
+    def wait_cycles(self, count: int = 2, timeout: float = 10.0) -> bool:
+        """Block until ``count`` more probe rounds finished (tests)."""
+        with self._cycle:
+            goal = self._cycles + count
+            return self._cycle.wait_for(lambda: self._cycles >= goal, timeout=timeout)
+
+    # -- probing ----------------------------------------------------------------------------
+
+    def probe(self, upstream: Upstream, path: str, matcher: str, host: str) -> Verdict:
+        conn = UpstreamConnection(upstream)
+        try:
+            conn.putrequest("GET", path or "/", skip_host=True, skip_accept_encoding=True)
+            conn.putheader("Host", host)
+            conn.putheader("User-Agent", "ELB-HealthChecker/2.0")
+            conn.putheader("Connection", "close")
+            conn.endheaders()
+            response = conn.getresponse()
+            response.read(64 * 1024)
+        except TimeoutError:
+            return Verdict("unhealthy", "Target.Timeout", "Request timed out")
+        except (OSError, http.client.HTTPException):
+            return Verdict("unhealthy", "Target.FailedHealthChecks", "Health checks failed")
+        finally:
+            conn.close()
+        if code_matches(matcher, response.status):
+            return HEALTHY
+        return Verdict(
+            "unhealthy",
+            "Target.ResponseCodeMismatch",
+            f"Health checks failed with these codes: [{response.status}]",
+        )
+
+    def run_once(self) -> None:
+        lbs = moto_state.load_balancers()
+        users = forwarded_groups(lbs)
+        verdicts: dict[tuple[str, str, int], Verdict] = {}
+        for tg_arn, lb in users.items():
+            tg = moto_state.target_group(lb.account_id, lb.region, tg_arn)
+            if tg is None:
+                continue
+            for target in tg.targets:
+                if tg.health_check_port == "traffic-port":
+                    port = target.port
+                else:
+                    port = int(tg.health_check_port) if tg.health_check_port.isdigit() else 0
+                resolved = self._resolve(lb, tg, target, tg.health_check_protocol, port)
+                if resolved is None:
+                    verdict = Verdict(
+                        "unhealthy", "Target.FailedHealthChecks", "Health checks failed"
+                    )
+                else:
+                    address, found = resolved
+                    upstream = Upstream(
+                        found.host,
+                        found.port,
+                        tls=found.tls,
+                        sni=None,  # health checks carry no SNI; Host is the target's address
+                        source_address=found.source_address,
+                        timeout=min(self.timeout, tg.health_check_timeout),
+                    )
+                    host = f"{address}:{port}"
+                    verdict = self.probe(upstream, tg.health_check_path, tg.matcher, host)
+                verdicts[(tg_arn, target.id, target.port)] = verdict
+        with self._lock:
+            self._verdicts = verdicts
+            self._in_use = set(users)
+        with self._cycle:
+            self._cycles += 1
+            self._cycle.notify_all()
+
+    def wake(self) -> None:
+        """Probe now rather than at the next interval (e.g. a listener started using a group)."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                self.run_once()
+            except Exception:  # keep probing whatever moto does meanwhile
+                log.debug("health: probe round failed", exc_info=True)
+            self._wake.wait(self.interval)
+
+    def start(self) -> None:
+        self._install_moto_patch()
+        self._thread = threading.Thread(target=self._loop, name="sandbox-health", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._remove_moto_patch()
+
+    # -- moto -------------------------------------------------------------------------------
+
+    def _install_moto_patch(self) -> None:
+        from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup
+
+        original = FakeTargetGroup.health_for
+        monitor = self
+
+        def health_for(tg: Any, target: dict[str, Any], ec2_backend: Any) -> Any:
+            status = original(tg, target, ec2_backend)
+            if status.status != "healthy":
+                return status
+            verdict = monitor.verdict(tg.arn, str(status.instance_id), int(status.port))
+            if verdict.state == "healthy":
+                return status
+            return FakeHealthStatus(
+                status.instance_id,
+                status.port,
+                status.health_check_port,
+                verdict.state,
+                verdict.reason,
+                verdict.description,
+            )
+
+        self._original_health_for = original
+        FakeTargetGroup.health_for = health_for  # type: ignore[method-assign]
+
+    def _remove_moto_patch(self) -> None:
+        if self._original_health_for is None:
+            return
+        from moto.elbv2.models import FakeTargetGroup
+
+        with contextlib.suppress(Exception):
+            FakeTargetGroup.health_for = self._original_health_for  # type: ignore[method-assign]
+        self._original_health_for = None

@@ -1,0 +1,130 @@
+"""moto in server mode, in this process, on a free loopback port.
+
+Running it in-process lets the other sandbox parts (DNS, load-balancer data plane, origin
+firewall) read moto's state straight from its backends. The ACM issuance delay is moto's
+``settings.ACM_VALIDATION_WAIT``, read at call time: a requested certificate turns ISSUED on the
+first describe after that many seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import boto3
+
+SANDBOX_ACCESS_KEY_ID = "AKIASANDBOX000000000"
+SANDBOX_SECRET_ACCESS_KEY = "sandbox-secret-access-key"
+
+
+class SandboxSession(boto3.Session):
+    """A boto3 Session whose clients and resources default to the sandbox endpoint.
+
+    Code that only takes a session (like ``world.seed_world``) then cannot reach real AWS.
+    """
+
+    def __init__(self, endpoint_url: str, region_name: str, **kwargs: Any):
+        super().__init__(
+            aws_access_key_id=SANDBOX_ACCESS_KEY_ID,
+            aws_secret_access_key=SANDBOX_SECRET_ACCESS_KEY,
+            region_name=region_name,
+            **kwargs,
+        )
+        self.endpoint_url = endpoint_url
+
+    def client(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs["endpoint_url"] = kwargs.get("endpoint_url") or self.endpoint_url
+        return super().client(*args, **kwargs)
+
+    def resource(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs["endpoint_url"] = kwargs.get("endpoint_url") or self.endpoint_url
+        return super().resource(*args, **kwargs)
+
+
+_running_lock = threading.Lock()
+
+
+def reset_moto_state() -> None:
+    """Forget every resource in every moto backend (moto's state is process-wide)."""
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
+
+
+def set_acm_delay(seconds: float) -> None:
+    """How long a requested ACM certificate stays PENDING_VALIDATION."""
+    from moto import settings
+
+    settings.ACM_VALIDATION_WAIT = seconds  # type: ignore[assignment]
+
+
+class MotoServer:
+    """``moto.server.ThreadedMotoServer`` on 127.0.0.1 (port 0 = let the OS choose).
+
+    moto keeps its state in module globals, so one process runs at most one MotoServer at a
+    time; its backends are reset when it starts and when it stops.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, acm_delay: float = 5.0):
+        from .ports import ensure_loopback
+
+        self.host = ensure_loopback(host)
+        self._port = port
+        self.acm_delay = acm_delay
+        self._server: Any = None
+        self._werkzeug_level: int | None = None
+        self._previous_acm_delay: float | None = None
+
+    def start(self) -> None:
+        from moto import settings
+        from moto.server import ThreadedMotoServer
+
+        if not _running_lock.acquire(blocking=False):
+            raise RuntimeError("a sandbox moto server already runs in this process")
+        try:
+            reset_moto_state()
+            # werkzeug logs every request to stderr; the sandbox prints its own summary.
+            wz = logging.getLogger("werkzeug")
+            self._werkzeug_level = wz.level
+            wz.setLevel(logging.ERROR)
+            self._previous_acm_delay = settings.ACM_VALIDATION_WAIT
+            set_acm_delay(self.acm_delay)
+            # port 0: the OS picks a free port at bind time, so start() cannot race for it
+            server = ThreadedMotoServer(ip_address=self.host, port=self._port, verbose=False)
+            server.start()
+        except BaseException:
+            self._restore()
+            _running_lock.release()
+            raise
+        self._server = server
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("moto is not running")
+        return int(self._server.get_host_and_port()[1])
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def session(self, region: str) -> SandboxSession:
+        return SandboxSession(self.endpoint_url, region)
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.stop()
+        self._server = None
+        reset_moto_state()
+        self._restore()
+        _running_lock.release()
+
+    def _restore(self) -> None:
+        if self._werkzeug_level is not None:
+            logging.getLogger("werkzeug").setLevel(self._werkzeug_level)
+            self._werkzeug_level = None
+        if self._previous_acm_delay is not None:
+            set_acm_delay(self._previous_acm_delay)
+            self._previous_acm_delay = None
