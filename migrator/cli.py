@@ -109,9 +109,10 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--domain", help="the site's name (default: chosen from the sites found)")
     p.add_argument("--san", action="append", default=None, metavar="NAME",
                    help="another name the certificate must cover (repeatable; default: the "
-                        "other names pointing at the instance)")
+                        "names preflight proposes that the site serves)")
     p.add_argument("--health-check-path", default=None, metavar="PATH",
-                   help="path the load balancer checks over HTTPS (default /)")
+                   help="path the load balancer checks over HTTPS (default: / or the path "
+                        "preflight proposes)")
     p.add_argument("--ssl-policy", default=None, metavar="POLICY",
                    help="TLS policy of the HTTPS listener "
                         "(default ELBSecurityPolicy-TLS13-1-2-2021-06)")

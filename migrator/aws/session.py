@@ -1,9 +1,8 @@
 """Build the boto3 session and clients for a run, honouring standard AWS configuration.
 
-AWS_PROFILE, AWS_DEFAULT_REGION, AWS_ENDPOINT_URL and the rest are read by boto3 itself (and
-AWS_REGION here); --profile and
---region override them. Clients use botocore's standard retry mode (throttling, 5xx) rather than
-hand-written loops.
+AWS_PROFILE, AWS_DEFAULT_REGION, AWS_ENDPOINT_URL and the rest are read by boto3 itself, and
+AWS_REGION here; --profile and --region override them. Clients use botocore's standard retry
+mode (throttling, 5xx) rather than hand-written loops.
 """
 
 from __future__ import annotations
