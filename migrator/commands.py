@@ -63,12 +63,16 @@ def cmd_plan(args: Any, env: Environment) -> int:
                           args.parallel)
 
 
+NAME_ATTEMPTS = 5
+
+
 def plan_one(args: Any, env: Environment, domain: str, sans: list[str],
              out_file: str | None) -> Path:
     """Inspect, run preflight, plan and write the plan file of one site."""
     from migrator import planner, preflight
     from migrator.cli import default_plan_path
     from migrator.names import normalize_domain
+    from migrator.preflight.collisions import check_collisions
 
     path = _health_path(args.health_check_path)
     net = preflight.net_from_env(env.variables)
@@ -78,6 +82,18 @@ def plan_one(args: Any, env: Environment, domain: str, sans: list[str],
                           health_check_path=path, lockdown=not args.no_lockdown)
     plan_id = planner.new_plan_id()
     findings = preflight.run_preflight(aws, snap, net, options, plan_id)
+    for _ in range(NAME_ATTEMPTS):
+        # Names carry the plan id: when one is taken, a new id gives names that are free.
+        clash = [f for f in findings if f.check == "names" and f.level == "fail"]
+        if not clash:
+            break
+        retry_id = planner.new_plan_id()
+        fresh = check_collisions(aws, snap, options, retry_id)
+        if fresh.level != "fail":
+            plan_id = retry_id
+            findings = [fresh if f in clash else f for f in findings]
+            findings.append(preflight.Finding(
+                "names", "info", f"{clash[0].message}: picked other names (plan {plan_id})"))
     preflight.render_findings(env.err_console if args.json else env.console, findings)
     preflight.raise_on_failure(findings)
     plan = planner.build_plan(snap, options, plan_id=plan_id)
