@@ -37,7 +37,7 @@ RETRY_CONFIG = botocore.config.Config(
 # For look-ups that only refine an error message (is this address Lightsail's?): one attempt,
 # short timeouts, so a region or endpoint without the service answers at once.
 ONE_SHOT_CONFIG = RETRY_CONFIG.merge(botocore.config.Config(
-    retries={"mode": "standard", "max_attempts": 1}, connect_timeout=5, read_timeout=10))
+    retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=10))
 
 
 @dataclass
