@@ -86,6 +86,9 @@ def test_verify_fails_when_the_record_is_changed_behind_the_tools_back(
     assert cli("apply", "p.json", "--yes").status == 0
     passed = cli("verify", "p.json")
     assert passed.status == 0, passed.stdout + passed.stderr
+    by_name = cli("verify", "--domain", DOMAIN)
+    assert by_name.status == 0, by_name.stdout + by_name.stderr
+    assert "all passed" in by_name.stdout
     upsert(sandbox.session(), sandbox.world.zone_id, a_record(DOMAIN, ORIGIN, 300))
     failed = cli("verify", "p.json")
     assert failed.status == 1
