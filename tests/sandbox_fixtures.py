@@ -1,5 +1,6 @@
 """Helpers for the sandbox tests: an independent client (DNS, HTTP, HTTPS) that goes only where
-the sandbox's environment variables say, an AWS scenario builder, and a loopback guard.
+the sandbox's environment variables say, an AWS scenario builder, and the loopback guard
+(re-exported from tests/loopback.py).
 
 The client deliberately does not use migrator's own code (netconfig, verify) nor the sandbox's
 parsers: it reads MIGRATOR_NAMESERVERS / MIGRATOR_CONNECT_TO / MIGRATOR_CA_BUNDLE itself.
@@ -7,13 +8,11 @@ parsers: it reads MIGRATOR_NAMESERVERS / MIGRATOR_CONNECT_TO / MIGRATOR_CA_BUNDL
 
 from __future__ import annotations
 
-import contextlib
 import http.client
-import ipaddress
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,66 +20,10 @@ import dns.message
 import dns.nameserver
 import dns.query
 import dns.resolver
-import pytest
 from cryptography import x509
 
-# -- loopback guard --------------------------------------------------------------------------
-
-
-def _allowed(address: object) -> bool:
-    if not isinstance(address, tuple) or len(address) < 2:
-        return False
-    try:
-        ip = ipaddress.ip_address(str(address[0]))
-    except ValueError:
-        return False
-    return ip.version == 4 and ip in ipaddress.ip_network("127.0.0.0/8") and int(address[1]) >= 1024
-
-
-@contextlib.contextmanager
-def loopback_guard() -> Iterator[list[str]]:
-    """Refuse (and record) any connect/sendto off 127.0.0.0/8 or below port 1024, and any
-    system-resolver look-up of a name, from any thread, for the duration."""
-    violations: list[str] = []
-    real_connect = socket.socket.connect
-    real_connect_ex = socket.socket.connect_ex
-    real_sendto = socket.socket.sendto
-    real_getaddrinfo = socket.getaddrinfo
-
-    def vet(sock: socket.socket, address: object) -> None:
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _allowed(address):
-            violations.append(f"{sock.type.name} to {address!r}")
-            raise PermissionError(f"loopback guard: refused {address!r}")
-
-    def connect(self: socket.socket, address: Any) -> None:
-        vet(self, address)
-        return real_connect(self, address)
-
-    def connect_ex(self: socket.socket, address: Any) -> int:
-        vet(self, address)
-        return real_connect_ex(self, address)
-
-    def sendto(self: socket.socket, data: bytes, *args: Any) -> int:
-        vet(self, args[-1])
-        return real_sendto(self, data, *args)
-
-    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host is not None:
-            text = host.decode() if isinstance(host, bytes) else str(host)
-            try:
-                ipaddress.ip_address(text)
-            except ValueError:
-                violations.append(f"system resolver asked for {text!r}")
-                raise socket.gaierror(socket.EAI_NONAME, "loopback guard") from None
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(socket.socket, "connect", connect)
-        mp.setattr(socket.socket, "connect_ex", connect_ex)
-        mp.setattr(socket.socket, "sendto", sendto)
-        mp.setattr(socket, "getaddrinfo", getaddrinfo)
-        yield violations
-
+# The loopback guard lives in tests/loopback.py; re-exported here under its old name.
+from tests.loopback import loopback_guard as loopback_guard
 
 # -- the independent client ------------------------------------------------------------------
 

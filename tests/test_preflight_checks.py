@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 
 from migrator.sandbox.world import WorldSpec, seed_world
+from tests.loopback import loopback_only  # noqa: F401
 from tests.preflight_support.cli import (  # noqa: F401
     accepted,
     dns_env,
@@ -23,7 +24,6 @@ from tests.preflight_support.cli import (  # noqa: F401
     refused,
 )
 from tests.preflight_support.dns import Dns, dns_server  # noqa: F401
-from tests.preflight_support.guard import loopback_guard  # noqa: F401
 from tests.preflight_support.origin import Reply, closed_port, start_origin  # noqa: F401
 
 HEALTHY = {"/": Reply(200)}

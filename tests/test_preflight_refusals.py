@@ -15,6 +15,7 @@ from migrator import planner
 from migrator.names import elb_name
 from migrator.sandbox.world import WorldSpec, seed_world
 from tests.aws_state import account_state
+from tests.loopback import loopback_only  # noqa: F401
 from tests.preflight_support.cli import (  # noqa: F401
     accepted,
     dns_env,
@@ -24,7 +25,6 @@ from tests.preflight_support.cli import (  # noqa: F401
     refused,
 )
 from tests.preflight_support.dns import Dns, dns_server  # noqa: F401
-from tests.preflight_support.guard import loopback_guard  # noqa: F401
 from tests.preflight_support.origin import Reply, closed_port, start_origin  # noqa: F401
 
 HEALTHY = {"/": Reply(200)}

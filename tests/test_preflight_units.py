@@ -28,7 +28,7 @@ from migrator.preflight import (
 )
 from migrator.preflight.caa import Caa, amazon_may_issue, names_up_to_zone
 from migrator.preflight.cost import check_cost, monthly_base
-from tests.preflight_support.guard import loopback_guard  # noqa: F401
+from tests.loopback import loopback_only  # noqa: F401
 
 
 def caa(*texts: str) -> list[Caa]:

@@ -14,7 +14,7 @@ from tests.verify_support.fixtures import (
     start_dns,
     start_server,
 )
-from tests.verify_support.servers import Reply
+from tests.web_server import Reply
 
 __all__ = ["loopback_only", "pki", "site_world", "start_dns", "start_server"]
 
@@ -64,7 +64,7 @@ def test_redirect_to_the_wrong_place_fails(start_server) -> None:
 
 
 def test_redirect_connection_refused_is_reported(start_server) -> None:
-    from tests.verify_support.servers import free_port
+    from tests.loopback import free_port
 
     port = free_port(LB)
     net = make_net(pins=[(LB, 80, LB, port)])

@@ -15,9 +15,10 @@ from migrator.verify import check_https
 from migrator.verify.fetch import StatusMatcher
 from migrator.verify.model import Check
 from migrator.verify.tls import CertInfo, cert_covers
+from tests.loopback import free_port
 from tests.verify_support.fixtures import SITE_ROUTES, loopback_only, make_net, pki, start_server
 from tests.verify_support.pki import TestPKI
-from tests.verify_support.servers import Reply, free_port
+from tests.web_server import Reply
 
 __all__ = ["loopback_only", "pki", "start_server"]
 

@@ -1,2 +1,3 @@
-"""Test support for the preflight tests: a DNS server over moto's zones with overrides, an HTTPS
-origin with chosen answers and certificate, and a loopback guard."""
+"""Test support for the preflight tests: a DNS server over moto's zones with overrides, and an
+HTTPS origin with chosen answers and certificate (the shared tests/web_server.py server). The
+loopback guard is tests/loopback.py."""

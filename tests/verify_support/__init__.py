@@ -1,2 +1,4 @@
-"""Loopback test doubles for the verification library: a small PKI, HTTP(S)
-servers, a DNS responder and a guard that keeps every packet on 127.0.0.0/8."""
+"""Loopback test doubles for the verification library: certificates (on migrator.sandbox.pki),
+a misbehaving DNS responder (on migrator.sandbox.dns_server) and the pytest fixtures that start
+them with the shared HTTP(S) test server (tests/web_server.py) under the loopback guard
+(tests/loopback.py)."""

@@ -1,4 +1,8 @@
-"""A tiny dnspython-based DNS responder (UDP and TCP) serving a dict of records.
+"""A DNS responder serving a dict of records, on the sandbox's DNS server's transport
+(``migrator.sandbox.dns_server.DNSServer``: UDP and TCP on one loopback port).
+
+The sandbox server answers like Route 53 from hosted zones; these tests need a name server
+that misbehaves on purpose instead, so only the answering is replaced:
 
 ``zone`` is what the server is authoritative for: queries without RD get it with
 the AA flag. ``cache`` imitates a recursive resolver's cache: queries with RD get
@@ -8,20 +12,14 @@ the zone's. Names not in either table are NXDOMAIN.
 
 from __future__ import annotations
 
-import selectors
-import socket
-import struct
-import threading
-from dataclasses import dataclass, field
-
-import dns.exception
 import dns.flags
 import dns.message
 import dns.name
 import dns.rcode
-import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
+
+from migrator.sandbox.dns_server import DNSServer, StaticSource
 
 # name -> {rdtype text: (values, ttl)}
 Records = dict[str, dict[str, tuple[list[str], int]]]
@@ -31,51 +29,32 @@ def _key(name: str | dns.name.Name) -> str:
     return str(name).rstrip(".").lower()
 
 
-@dataclass
-class DnsResponder:
-    host: str = "127.0.0.53"
-    zone: Records = field(default_factory=dict)
-    cache: Records = field(default_factory=dict)
-    authoritative: bool = True
-    mode: str = "answer"  # "answer" | "drop" | "servfail"
-    truncate_udp: bool = False
-    queries: list[tuple[str, str, bool, str]] = field(default_factory=list)  # name,type,rd,proto
+class DnsResponder(DNSServer):
+    """The sandbox's DNS server (UDP and TCP on one port) answering from ``zone`` and ``cache``
+    instead of from Route 53's zones, with failure modes: ``mode`` is "answer", "drop" (never
+    reply) or "servfail"; ``truncate_udp`` answers every UDP query with an empty, truncated
+    response. ``queries`` records (name, type, RD, "udp"/"tcp") for each query."""
 
-    def __post_init__(self) -> None:
-        for _ in range(20):
-            udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            udp.bind((self.host, 0))
-            port = udp.getsockname()[1]
-            tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                tcp.bind((self.host, port))
-            except OSError:
-                udp.close()
-                tcp.close()
-                continue
-            break
-        else:  # pragma: no cover
-            raise RuntimeError("no UDP+TCP port pair free")
-        tcp.listen(8)
-        self.port = port
-        self._udp, self._tcp = udp, tcp
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
+    def __init__(
+        self,
+        host: str = "127.0.0.53",
+        zone: Records | None = None,
+        cache: Records | None = None,
+        authoritative: bool = True,
+        mode: str = "answer",
+        truncate_udp: bool = False,
+    ):
+        super().__init__(StaticSource(), host=host)  # the zones come from ``zone``/``cache``
+        self.zone: Records = zone if zone is not None else {}
+        self.cache: Records = cache if cache is not None else {}
+        self.authoritative = authoritative
+        self.mode = mode
+        self.truncate_udp = truncate_udp
+        self.queries: list[tuple[str, str, bool, str]] = []
 
-    @property
-    def address(self) -> str:
-        return f"{self.host}:{self.port}"
-
-    def start(self) -> DnsResponder:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._udp.close()
-        self._tcp.close()
+    def handle_wire(self, wire: bytes, *, tcp: bool) -> bytes | None:
+        response = self._answer(dns.message.from_wire(wire), "tcp" if tcp else "udp")
+        return None if response is None else response.to_wire()
 
     # -- answering ----------------------------------------------------------------
 
@@ -117,40 +96,3 @@ class DnsResponder:
             response.answer.clear()
             response.flags |= dns.flags.TC
         return response
-
-    def _serve(self) -> None:
-        sel = selectors.DefaultSelector()
-        sel.register(self._udp, selectors.EVENT_READ, "udp")
-        sel.register(self._tcp, selectors.EVENT_READ, "tcp")
-        while not self._stop.is_set():
-            for key, _ in sel.select(timeout=0.01):
-                try:
-                    if key.data == "udp":
-                        wire, peer = self._udp.recvfrom(65535)
-                        response = self._answer(dns.message.from_wire(wire), "udp")
-                        if response is not None:
-                            self._udp.sendto(response.to_wire(), peer)
-                    else:
-                        conn, _ = self._tcp.accept()
-                        with conn:
-                            conn.settimeout(2)
-                            self._serve_tcp(conn)
-                except (OSError, dns.exception.DNSException):
-                    continue
-        sel.close()
-
-    def _serve_tcp(self, conn: socket.socket) -> None:
-        def read(n: int) -> bytes:
-            data = b""
-            while len(data) < n:
-                chunk = conn.recv(n - len(data))
-                if not chunk:
-                    raise OSError("closed")
-                data += chunk
-            return data
-
-        (length,) = struct.unpack("!H", read(2))
-        response = self._answer(dns.message.from_wire(read(length)), "tcp")
-        if response is not None:
-            wire = response.to_wire()
-            conn.sendall(struct.pack("!H", len(wire)) + wire)

@@ -18,11 +18,12 @@ from pathlib import Path
 import pytest
 
 from migrator.netconfig import NetConfig
+from migrator.sandbox.pki import Issued
+from tests.loopback import free_port, loopback_only
+from tests.web_server import Reply, Routes, TestServer, started, tls_context
 
 from .dnsserver import DnsResponder, Records
-from .guard import loopback_only
-from .pki import Leaf, TestPKI, make_pki
-from .servers import Reply, Routes, TestServer, free_port, tls_context
+from .pki import TestPKI, make_pki
 
 __all__ = [
     "LB_NAME",
@@ -60,19 +61,15 @@ StartServer = Callable[..., TestServer]
 @pytest.fixture
 def start_server() -> Iterator[StartServer]:
     """``start_server(host, routes, leaf=None, legacy=False)`` -> a running server."""
-    started: list[TestServer] = []
+    with started() as run:
 
-    def start(
-        host: str, routes: Routes, leaf: Leaf | None = None, *, legacy: bool = False
-    ) -> TestServer:
-        context = tls_context(leaf, legacy=legacy) if leaf is not None else None
-        server = TestServer(host, routes, context).start()
-        started.append(server)
-        return server
+        def start(
+            host: str, routes: Routes, leaf: Issued | None = None, *, legacy: bool = False
+        ) -> TestServer:
+            context = tls_context(leaf, legacy=legacy) if leaf is not None else None
+            return run(TestServer(host, routes, context))
 
-    yield start
-    for server in started:
-        server.stop()
+        yield start
 
 
 StartDns = Callable[..., DnsResponder]
@@ -81,16 +78,12 @@ StartDns = Callable[..., DnsResponder]
 @pytest.fixture
 def start_dns() -> Iterator[StartDns]:
     """``start_dns(zone=..., cache=..., host=..., ...)`` -> a running responder."""
-    started: list[DnsResponder] = []
+    with started() as run:
 
-    def start(**kwargs: object) -> DnsResponder:
-        server = DnsResponder(**kwargs).start()  # type: ignore[arg-type]
-        started.append(server)
-        return server
+        def start(**kwargs: object) -> DnsResponder:
+            return run(DnsResponder(**kwargs))  # type: ignore[arg-type]
 
-    yield start
-    for server in started:
-        server.stop()
+        yield start
 
 
 def make_net(
