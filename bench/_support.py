@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from api_scans import is_scan
+
 REGION = "ap-northeast-1"
 
 # Variables that could point boto3 somewhere else than the bench's moto server.
@@ -166,38 +168,9 @@ def _page_token(call: Call) -> str | None:
     return None
 
 
-# Parameters that narrow a Describe*/List* call to named resources.
-_NARROWING = {
-    ("ec2", "DescribeInstances"): ("InstanceIds",),
-    ("ec2", "DescribeAddresses"): ("PublicIps", "AllocationIds"),
-    ("ec2", "DescribeSecurityGroups"): ("GroupIds", "GroupNames"),
-    ("ec2", "DescribeNetworkInterfaces"): ("NetworkInterfaceIds",),
-    ("ec2", "DescribeSubnets"): ("SubnetIds",),
-    ("ec2", "DescribeRouteTables"): ("RouteTableIds",),
-    ("ec2", "DescribeVpcs"): ("VpcIds",),
-    ("elbv2", "DescribeLoadBalancers"): ("Names", "LoadBalancerArns"),
-    ("elbv2", "DescribeTargetGroups"): ("Names", "TargetGroupArns", "LoadBalancerArn"),
-    ("route53", "ListResourceRecordSets"): ("StartRecordName",),
-    ("route53", "ListHostedZonesByName"): ("DNSName",),
-}
-# Filters that do not narrow anything by themselves (every running instance matches).
-_BROAD_FILTERS = {"instance-state-name", "instance-state-code", "owner-id", "domain"}
-# Listings with no filter at all in the API.
-ALWAYS_SCANS = {("route53", "ListHostedZones")}
-
-
 def unfiltered(call: Call) -> bool:
     """Whether the call reads a whole collection of the account instead of named resources."""
-    key = (call.service, call.operation)
-    if key in ALWAYS_SCANS:
-        return True
-    narrowing = _NARROWING.get(key)
-    if narrowing is None:
-        return False
-    if any(call.params.get(p) for p in narrowing):
-        return False
-    filters = call.params.get("Filters") or []
-    return not any(f.get("Name") not in _BROAD_FILTERS and f.get("Values") for f in filters)
+    return is_scan(call.service, call.operation, call.params)
 
 
 @contextlib.contextmanager

@@ -25,6 +25,7 @@ import boto3
 import pytest
 import requests
 
+from bench.api_scans import is_scan
 from migrator.aws.session import connect
 from migrator.sandbox.world import AMI_ID, WorldSpec, seed_world
 from tests.iam_recording import client_hooks
@@ -54,36 +55,8 @@ class Calls:
         return "\n".join(f"  {c}" for c in self.calls)
 
 
-# Parameters that name the resources a Describe*/List* call reads; without one of them (or a
-# narrowing filter), the call reads the account's whole collection.
-NARROWING = {
-    ("ec2", "DescribeInstances"): ("InstanceIds",),
-    ("ec2", "DescribeAddresses"): ("PublicIps", "AllocationIds"),
-    ("ec2", "DescribeSecurityGroups"): ("GroupIds", "GroupNames"),
-    ("ec2", "DescribeNetworkInterfaces"): ("NetworkInterfaceIds",),
-    ("ec2", "DescribeSubnets"): ("SubnetIds",),
-    ("ec2", "DescribeRouteTables"): ("RouteTableIds",),
-    ("ec2", "DescribeVpcs"): ("VpcIds",),
-    ("elbv2", "DescribeLoadBalancers"): ("Names", "LoadBalancerArns"),
-    ("elbv2", "DescribeTargetGroups"): ("Names", "TargetGroupArns", "LoadBalancerArn"),
-    ("route53", "ListResourceRecordSets"): ("StartRecordName",),
-    ("route53", "ListHostedZonesByName"): ("DNSName",),
-}
-BROAD_FILTERS = {"instance-state-name", "instance-state-code", "owner-id", "domain"}
-ALWAYS_SCANS = {("route53", "ListHostedZones")}
-
-
 def unfiltered(call: Call) -> bool:
-    key = (call.service, call.operation)
-    if key in ALWAYS_SCANS:
-        return True
-    narrowing = NARROWING.get(key)
-    if narrowing is None:
-        return False
-    if any(call.params.get(p) for p in narrowing):
-        return False
-    return not any(f.get("Name") not in BROAD_FILTERS and f.get("Values")
-                   for f in call.params.get("Filters") or [])
+    return is_scan(call.service, call.operation, call.params)
 
 
 @contextlib.contextmanager
