@@ -256,7 +256,7 @@ class _LoadBalancerHandler(QuietHandler):
             return
         if action.type == "redirect":
             status, location = redirect(action.data.get("RedirectConfig") or {}, request)
-            self._discard_body()
+            self.discard_body()
             reason = "Moved Permanently" if status == 301 else "Found"
             self.send_simple(
                 status,
@@ -268,22 +268,10 @@ class _LoadBalancerHandler(QuietHandler):
             return
         if action.type == "fixed-response":
             status, ctype, body = fixed_response(action.data.get("FixedResponseConfig") or {})
-            self._discard_body()
+            self.discard_body()
             self.send_simple(status, body, ctype, server_header=ALB_SERVER)
             return
         self._forward(plane, lb, listener, action, request)
-
-    def _discard_body(self) -> None:
-        length = self.headers.get("Content-Length")
-        if length and length.isdigit():
-            remaining = int(length)
-            while remaining > 0:
-                chunk = self.rfile.read(min(remaining, 65536))
-                if not chunk:
-                    break
-                remaining -= len(chunk)
-        elif self.headers.get("Transfer-Encoding"):
-            self.close_connection = True
 
     def _forward(
         self,
@@ -297,12 +285,12 @@ class _LoadBalancerHandler(QuietHandler):
         tg = moto_state.target_group(lb.account_id, lb.region, tg_arn) if tg_arn else None
         target = plane.choose_target(tg) if tg is not None else None
         if tg is None or target is None:
-            self._discard_body()
+            self.discard_body()
             self._error(503, "Service Temporarily Unavailable")
             return
         resolved = plane.resolve_target(lb, tg, target, tg.protocol, target.port)
         if resolved is None:
-            self._discard_body()
+            self.discard_body()
             self.close_connection = True
             self._error(502, "Bad Gateway")
             return

@@ -100,25 +100,12 @@ class _OriginHandler(QuietHandler):
             )
         )
 
-    def _drain_body(self) -> None:
-        length = self.headers.get("Content-Length")
-        if length and length.isdigit():
-            remaining = int(length)
-            while remaining > 0:
-                chunk = self.rfile.read(min(remaining, 65536))
-                if not chunk:
-                    break
-                remaining -= len(chunk)
-        elif self.headers.get("Transfer-Encoding"):
-            self.close_connection = True  # nginx-like enough: don't parse chunked uploads
-
-
 class _HTTPSHandler(_OriginHandler):
     def _serve(self) -> None:
         path = self.path.split("?", 1)[0]
         origin = self._origin()
         if self.command not in ("GET", "HEAD"):
-            self._drain_body()
+            self.discard_body()
             status, body, ctype = HTTPStatus.METHOD_NOT_ALLOWED, b"405 Not Allowed\n", "text/plain"
         elif path == "/":
             status, body, ctype = HTTPStatus.OK, origin.site.page(), "text/html; charset=utf-8"
@@ -134,7 +121,7 @@ class _HTTPSHandler(_OriginHandler):
 
 class _HTTPHandler(_OriginHandler):
     def _serve(self) -> None:
-        self._drain_body()
+        self.discard_body()
         host = (self.headers.get("Host") or self._origin().site.domain).rsplit(":", 1)[0]
         if host.startswith("[") or not host:
             host = self._origin().site.domain

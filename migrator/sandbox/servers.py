@@ -161,6 +161,20 @@ class QuietHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s: %s - %s", self.server.name, self.address_string(), format % args)
 
+    def discard_body(self) -> None:
+        """Read and drop a request body we do not use, so the connection can be kept alive;
+        a chunked one is not parsed: the connection is closed after the reply instead."""
+        length = self.headers.get("Content-Length")
+        if length and length.isdigit():
+            remaining = int(length)
+            while remaining > 0:
+                chunk = self.rfile.read(min(remaining, 65536))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
+        elif self.headers.get("Transfer-Encoding"):
+            self.close_connection = True
+
     def send_simple(
         self,
         status: int,
