@@ -100,6 +100,7 @@ class _OriginHandler(QuietHandler):
             )
         )
 
+
 class _HTTPSHandler(_OriginHandler):
     def _serve(self) -> None:
         path = self.path.split("?", 1)[0]
