@@ -188,7 +188,7 @@ def cmd_apply(args: Any, env: Environment) -> int:
         return many.execute_many(env, files, lambda f, rep: apply_one(args, env, f, rep),
                                  args.parallel, f"{len(files)} plans applied")
     message = apply_one(args, env, files[0])
-    env.console.print(message, soft_wrap=True)
+    env.console.print(message)
     env.console.print(f"To undo: migrator rollback {files[0]}")
     return ExitStatus.SUCCESS
 
@@ -199,7 +199,7 @@ def apply_one(args: Any, env: Environment, path: str, reporter: Any = None) -> s
         deferred = executor.apply()
     lb = executor.plan.state("load_balancer").outputs.get("dns_name")
     message = f"Applied. {executor.plan.domain} is served by {lb}."
-    return f"{message} Not yet: {deferred}." if deferred else message
+    return f"{message}\nNot yet: {deferred}." if deferred else message
 
 
 def cmd_rollback(args: Any, env: Environment) -> int:

@@ -233,7 +233,7 @@ def test_lockdown_once_the_old_ttl_has_passed(session: boto3.Session, cli: Any) 
     assert first.status == 0, first.stderr
     plan = json.loads(Path("p.json").read_text())
     if outputs(plan, "lockdown_attach") == {}:
-        assert "the lockdown waits until" in first.stdout
+        assert "the lockdown waits until" in " ".join(first.stdout.split())
         done = cli("apply", "p.json", "--yes", "--skip-verify", "--wait-for-ttl")
         assert done.status == 0, done.stderr
     plan = json.loads(Path("p.json").read_text())

@@ -387,7 +387,7 @@ def apply_plan(plan: Any, path: Path, aws: Any, env: Environment, commands: Comm
     lb = plan.state("load_balancer").outputs.get("dns_name", "the load balancer")
     console.print(f"[green]Done.[/] {plan.domain} is served by {lb}.")
     if deferred:
-        console.print(f"[yellow]Not yet:[/] {deferred}", soft_wrap=True)
+        console.print(f"[yellow]Not yet:[/] {deferred}")
         console.print(f"  {commands.apply}", soft_wrap=True, markup=False)
     console.print("To roll back:", soft_wrap=True)
     console.print(f"  {commands.rollback}", soft_wrap=True, markup=False)
