@@ -135,6 +135,10 @@ def find_instance(aws: Any, address: str) -> Instance:
         subnet_id=raw["SubnetId"], availability_zone=raw["Placement"]["AvailabilityZone"],
         public_ip=address, private_ip=raw.get("PrivateIpAddress", ""),
         security_group_ids=tuple(g["GroupId"] for g in raw.get("SecurityGroups", [])),
+        ipv6_addresses=tuple(sorted(
+            a["Ipv6Address"] for eni in raw.get("NetworkInterfaces", [])
+            if (eni.get("Attachment") or {}).get("DeviceIndex", 0) == 0
+            for a in eni.get("Ipv6Addresses", []))),
     )
 
 
@@ -173,24 +177,30 @@ def normalize_permissions(permissions: list[dict[str, Any]]) -> list[dict[str, A
 
 
 def vpc_subnets(aws: Any, vpc_id: str) -> tuple[Subnet, ...]:
-    """The VPC's subnets, each marked public when its route table sends 0.0.0.0/0 to an IGW."""
+    """The VPC's subnets, each marked public when its route table sends 0.0.0.0/0 to an internet
+    gateway, and IPv6-ready when it also has an IPv6 CIDR and sends ::/0 there."""
     tables = aws.ec2.route_tables(vpc_id)
-    main_public = False
-    explicit: dict[str, bool] = {}
+    main: tuple[bool, bool] = (False, False)
+    explicit: dict[str, tuple[bool, bool]] = {}
     for table in tables:
-        public = any(r.get("DestinationCidrBlock") == "0.0.0.0/0"
-                     and str(r.get("GatewayId", "")).startswith("igw-")
-                     for r in table.get("Routes", []))
+        routes = table.get("Routes", [])
+        to_igw = [r for r in routes if str(r.get("GatewayId", "")).startswith("igw-")]
+        reach = (any(r.get("DestinationCidrBlock") == "0.0.0.0/0" for r in to_igw),
+                 any(r.get("DestinationIpv6CidrBlock") == "::/0" for r in to_igw))
         for assoc in table.get("Associations", []):
             if assoc.get("Main"):
-                main_public = public
+                main = reach
             elif assoc.get("SubnetId"):
-                explicit[assoc["SubnetId"]] = public
-    return tuple(sorted(
-        (Subnet(id=s["SubnetId"], availability_zone=s["AvailabilityZone"],
-                cidr=s["CidrBlock"], public=explicit.get(s["SubnetId"], main_public))
-         for s in aws.ec2.subnets(vpc_id)),
-        key=lambda s: (s.availability_zone, s.id)))
+                explicit[assoc["SubnetId"]] = reach
+    subnets = []
+    for raw in aws.ec2.subnets(vpc_id):
+        public, public6 = explicit.get(raw["SubnetId"], main)
+        has_v6 = any(a.get("Ipv6CidrBlock") and "associated" in str(a.get("Ipv6CidrBlockState"))
+                     for a in raw.get("Ipv6CidrBlockAssociationSet", []))
+        subnets.append(Subnet(id=raw["SubnetId"], availability_zone=raw["AvailabilityZone"],
+                              cidr=raw["CidrBlock"], public=public,
+                              ipv6=public and public6 and has_v6))
+    return tuple(sorted(subnets, key=lambda s: (s.availability_zone, s.id)))
 
 
 def covering_certificates(aws: Any, names: tuple[str, ...]) -> tuple[Certificate, ...]:

@@ -43,6 +43,8 @@ def build_plan(snapshot: Snapshot, options: PlanOptions, *, plan_id: str | None 
 def plan_steps(snap: Snapshot, opts: PlanOptions, plan_id: str) -> list[Step]:
     subnets = load_balancer_subnets(snap)
     records = records_to_switch(snap)
+    old_ttl = max(r.ttl or 0 for r in records)
+    switched = ", ".join(f"{r.name.rstrip('.')} {r.type}" for r in records)
     check_security_group_room(snap)
     suffix = plan_id.removeprefix("mig-")
     inst = snap.instance
@@ -139,7 +141,8 @@ def plan_steps(snap: Snapshot, opts: PlanOptions, plan_id: str) -> list[Step]:
              f"Create internet-facing application load balancer "
              f"{elb_name(snap.domain, suffix)} in {', '.join(subnets)}",
              {"Name": elb_name(snap.domain, suffix), "Type": "application",
-              "Scheme": "internet-facing", "IpAddressType": "ipv4",
+              "Scheme": "internet-facing",
+              "IpAddressType": "dualstack" if dualstack(records) else "ipv4",
               "Subnets": [s.id for s in subnets.values()],
               "SecurityGroups": [ref("lb_security_group.group_id")], "Tags": tags},
              Inverse("elbv2.delete_load_balancer",
@@ -211,8 +214,8 @@ def plan_steps(snap: Snapshot, opts: PlanOptions, plan_id: str) -> list[Step]:
               "HealthCheckPath": opts.health_check_path,
               "Matcher": opts.health_check_matcher}),
         Step("switch_dns", "route53.switch_to_alias",
-             f"Point {', '.join(r.name.rstrip('.') for r in records)} at the load balancer "
-             f"(alias, one change batch; TTL was {records[0].ttl} s)",
+             f"Point {switched} at the load balancer (alias, one change batch; TTL was "
+             f"{old_ttl} s)",
              {"HostedZoneId": snap.zone.id,
               "Originals": [r.to_route53() for r in records],
               "Alias": {"DNSName": ref("load_balancer.dns_name"),
@@ -228,13 +231,14 @@ def plan_steps(snap: Snapshot, opts: PlanOptions, plan_id: str) -> list[Step]:
                      "in sync and for the alias TTL to pass")),
         Step("verify_site", "verify.site",
              "Check DNS and HTTPS of the site through its name",
-             {"Names": [r.name.rstrip(".") for r in records], "CertificateNames": list(snap.names),
+             {"Names": list(dict.fromkeys(r.name.rstrip(".") for r in records)),
+              "CertificateNames": list(snap.names),
               "DNSName": ref("load_balancer.dns_name"),
               "ZoneNameservers": list(snap.zone.nameservers),
               "OriginAddress": inst.public_ip, "HealthCheckPath": opts.health_check_path,
               "Matcher": opts.health_check_matcher}),
     ]
-    steps += lockdown_steps(snap, opts, plan_id, records[0].ttl or 0)
+    steps += lockdown_steps(snap, opts, plan_id, old_ttl)
     return steps
 
 
@@ -299,26 +303,46 @@ def load_balancer_subnets(snap: Snapshot) -> dict[str, Any]:
 
 
 def records_to_switch(snap: Snapshot) -> list[RecordSet]:
-    """The A records that will become aliases: the domain's, and each extra name's that points
-    at the same instance."""
+    """The records that will become aliases: the A (and AAAA) records of the domain and of each
+    extra name that point at this instance. An AAAA record needs a dualstack load balancer, so
+    every subnet it uses must have IPv6; otherwise IPv6 clients would bypass it."""
     chosen = []
     for name in snap.names:
-        for record in snap.records_of(name):
-            if record.type == "AAAA":
-                raise PreflightError(
-                    f"{name} has an AAAA record: IPv6 clients would keep reaching the instance",
-                    hint="remove the AAAA record first, or migrate it by hand with a dualstack "
-                         "load balancer")
         a_records = snap.records_of(name, "A")
-        if not a_records:
-            continue
-        record = a_records[0]
-        if record.alias or record.set_identifier or record.values != (snap.instance.public_ip,):
-            raise PreflightError(
-                f"{name}'s A record does not point at the instance {snap.instance.public_ip}",
-                hint=f"drop --san {name}, or point it at the instance first")
-        chosen.append(record)
+        if a_records:
+            record = a_records[0]
+            if (record.alias or record.set_identifier
+                    or record.values != (snap.instance.public_ip,)):
+                raise PreflightError(
+                    f"{name}'s A record does not point at the instance {snap.instance.public_ip}",
+                    hint=f"drop --san {name}, or point it at the instance first")
+            chosen.append(record)
+        for record in snap.records_of(name, "AAAA"):
+            _check_aaaa(snap, name, record)
+            chosen.append(record)
     return chosen
+
+
+def _check_aaaa(snap: Snapshot, name: str, record: RecordSet) -> None:
+    subnets = list(snap.public_subnets_by_zone().values())
+    without = [s.id for s in subnets if not s.ipv6]
+    if without or not subnets:
+        raise PreflightError(
+            f"{name} AAAA {', '.join(record.values)}: IPv6 clients would keep reaching the "
+            "instance, and a dualstack load balancer would need IPv6 subnets "
+            f"({', '.join(without) or 'none'} "
+            "have no IPv6 CIDR with a ::/0 route to the internet gateway)",
+            hint="give the subnets IPv6, or remove the AAAA record (and wait its TTL) first")
+    if record.alias or record.set_identifier or not set(record.values) <= set(
+            snap.instance.ipv6_addresses):
+        raise PreflightError(
+            f"{name}'s AAAA record does not point at the instance's IPv6 address "
+            f"({', '.join(snap.instance.ipv6_addresses) or 'it has none'})",
+            hint="point it at the instance or remove it first")
+
+
+def dualstack(records: list[RecordSet]) -> bool:
+    return any(r.type == "AAAA" for r in records)
 
 
 def check_security_group_room(snap: Snapshot) -> None:

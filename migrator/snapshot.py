@@ -61,6 +61,7 @@ class Instance:
     public_ip: str
     private_ip: str
     security_group_ids: tuple[str, ...]
+    ipv6_addresses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,8 @@ class Subnet:
     availability_zone: str
     cidr: str
     public: bool
+    # An IPv6 CIDR and a ::/0 route to an internet gateway: a dualstack load balancer can use it.
+    ipv6: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,9 @@ class Snapshot:
             records=tuple(RecordSet(**{**r, "values": tuple(r["values"])})
                           for r in data["records"]),
             instance=Instance(**{**data["instance"], "security_group_ids":
-                                 tuple(data["instance"]["security_group_ids"])}),
+                                 tuple(data["instance"]["security_group_ids"]),
+                                 "ipv6_addresses":
+                                 tuple(data["instance"].get("ipv6_addresses", ()))}),
             security_groups=tuple(
                 SecurityGroup(g["id"], g["name"], tuple(g["ingress"]), tuple(g["shared_with"]))
                 for g in data["security_groups"]),

@@ -263,3 +263,20 @@ def test_no_lockdown_when_asked(world: Any, cli: Any) -> None:
     _, plan = plan_and_apply(cli, "--domain", "www.example.com", "--no-lockdown")
     assert not [s for s in plan["steps"] if s["id"].startswith("lockdown")]
     assert {s["state"]["status"] for s in plan["steps"]} == {"done", "skipped"}
+
+
+def test_aaaa_record_moves_to_a_dualstack_load_balancer(session: boto3.Session,
+                                                        cli: Any) -> None:
+    world = seed_world(session, WorldSpec(ipv6=True, aaaa=True))
+    original = account_state(session)
+    _, plan = plan_and_apply(cli, "--domain", "www.example.com")
+    lb = session.client("elbv2").describe_load_balancers()["LoadBalancers"][0]
+    assert lb["IpAddressType"] == "dualstack"
+    records = {(r["Name"], r["Type"]): r for r in session.client("route53")
+               .list_resource_record_sets(HostedZoneId=world.zone_id)["ResourceRecordSets"]}
+    for rtype in ("A", "AAAA"):
+        alias = records[("www.example.com.", rtype)]["AliasTarget"]
+        assert alias["DNSName"].rstrip(".").endswith(lb["DNSName"])
+    assert outputs(plan, "switch_dns")["old_ttl"] == 300
+    assert cli("rollback", "plans/site.json", "--yes", "--dns-drain", "0").status == 0
+    assert account_state(session) == original

@@ -188,7 +188,7 @@ def test_whole_plan_for_a_www_subdomain() -> None:
              {"DNSName": ref("load_balancer.dns_name"), "Names": ["www.example.com"],
               "HealthCheckPath": "/health", "Matcher": "200-399"}),
         Step("switch_dns", "route53.switch_to_alias",
-             "Point www.example.com at the load balancer (alias, one change batch; TTL was "
+             "Point www.example.com A at the load balancer (alias, one change batch; TTL was "
              "300 s)",
              {"HostedZoneId": "Z1", "Originals": original, "Alias": alias},
              Inverse("route53.restore_records",
@@ -305,3 +305,35 @@ def test_lockdown_steps_close_the_public_groups_after_the_old_ttl() -> None:
 def test_no_lockdown_steps_when_nothing_is_public() -> None:
     snap = snapshot(security_groups=(SecurityGroup("sg-web", "web-server", PUBLIC_WEB[:1]),))
     assert not [s for s in build_plan(snap, PlanOptions()).steps if s.id.startswith("lockdown")]
+
+
+def test_an_aaaa_record_gets_a_dualstack_load_balancer_when_the_subnets_have_ipv6() -> None:
+    v6 = "2001:db8::10"
+    snap = snapshot(
+        records=(RecordSet("www.example.com.", "A", 300, ("127.0.0.10",)),
+                 RecordSet("www.example.com.", "AAAA", 600, (v6,))),
+        instance=Instance("i-1", "running", "web-1", "vpc-1", "subnet-a", "ap-northeast-1a",
+                          "127.0.0.10", "10.0.0.5", ("sg-web",), (v6,)),
+        subnets=(Subnet("subnet-a", "ap-northeast-1a", "10.0.0.0/24", True, True),
+                 Subnet("subnet-c", "ap-northeast-1c", "10.0.1.0/24", True, True)))
+    steps = {s.id: s for s in build_plan(snap, PlanOptions(), plan_id="mig-0a1b2c3d").steps}
+    assert steps["load_balancer"].params["IpAddressType"] == "dualstack"
+    assert [(o["Type"], o["TTL"]) for o in steps["switch_dns"].params["Originals"]] == [
+        ("A", 300), ("AAAA", 600)]
+    assert steps["switch_dns"].inverse.params["Originals"] == steps["switch_dns"].params[
+        "Originals"]
+    assert "TTL was 600 s" in steps["switch_dns"].description
+    assert steps["verify_site"].params["Names"] == ["www.example.com"]
+    assert "600 s" in steps["lockdown_ready"].description
+
+
+def test_an_aaaa_record_elsewhere_is_refused() -> None:
+    snap = snapshot(
+        records=(RecordSet("www.example.com.", "A", 300, ("127.0.0.10",)),
+                 RecordSet("www.example.com.", "AAAA", 600, ("2001:db8::99",))),
+        instance=Instance("i-1", "running", "web-1", "vpc-1", "subnet-a", "ap-northeast-1a",
+                          "127.0.0.10", "10.0.0.5", ("sg-web",), ("2001:db8::10",)),
+        subnets=(Subnet("subnet-a", "ap-northeast-1a", "10.0.0.0/24", True, True),
+                 Subnet("subnet-c", "ap-northeast-1c", "10.0.1.0/24", True, True)))
+    with pytest.raises(PreflightError, match="AAAA record does not point at the instance"):
+        build_plan(snap, PlanOptions())

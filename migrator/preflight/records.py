@@ -33,22 +33,22 @@ def _ipv6_subnets(aws: Any, vpc_id: str) -> list[str]:
 
 
 def check_aaaa(aws: Any, snap: Snapshot) -> Finding | None:
-    """A fail naming the AAAA records of planned names, or None."""
+    """A fail naming the AAAA records of planned names that cannot move to a dualstack load
+    balancer (no IPv6 subnets, or pointing elsewhere), or None."""
     aaaa = [r for name in snap.names for r in snap.records_of(name, "AAAA")]
     if not aaaa:
         return None
-    shown = "; ".join(f"{_bare(r.name)} AAAA "
-                      f"{', '.join(r.values) or 'alias ' + str((r.alias or {}).get('DNSName'))}"
-                      for r in aaaa)
+    try:
+        records_to_switch(snap)
+        return None  # they move with the A records, to a dualstack load balancer
+    except PreflightError as exc:
+        if "AAAA" not in exc.message:
+            return None  # an A-record problem: check_switch reports it
+        refusal = exc
     v6 = _ipv6_subnets(aws, snap.instance.vpc_id)
-    why = ("the VPC's subnets have IPv6, but migrator does not create dualstack load "
-           "balancers yet" if v6 else
-           f"a dualstack load balancer would need IPv6 subnets, and {snap.instance.vpc_id}'s "
-           "subnets have none (nor does migrator create dualstack load balancers yet)")
     return Finding(
-        "records", "fail",
-        f"{shown}: IPv6 clients would keep reaching the instance after the switch; {why}",
-        hint="delete the AAAA record (and wait its TTL) before planning, or migrate by hand",
+        "records", "fail", refusal.message,
+        hint=refusal.hint or "",
         data={"aaaa": [_bare(r.name) for r in aaaa], "ipv6_subnets": v6})
 
 
@@ -57,7 +57,7 @@ def check_switch(snap: Snapshot) -> Finding:
         records = records_to_switch(snap)
     except PreflightError as exc:
         return Finding("records", "fail", exc.message, hint=exc.hint or "")
-    shown = ", ".join(f"{_bare(r.name)} (A {', '.join(r.values)}, TTL {r.ttl} s)"
+    shown = ", ".join(f"{_bare(r.name)} ({r.type} {', '.join(r.values)}, TTL {r.ttl} s)"
                       for r in records)
     return Finding("records", "pass", f"the switch changes {shown} to an alias",
                    data={"switch": [_bare(r.name) for r in records]})

@@ -36,6 +36,10 @@ class WorldSpec:
     extra_records: tuple[tuple[str, str, int, tuple[str, ...]], ...] = ()
     # Another running instance sharing the web security group.
     share_security_group: bool = False
+    # IPv6 in the VPC, its public subnets (::/0 to the gateway) and on the instance.
+    ipv6: bool = False
+    # The domain's AAAA record pointing at the instance's IPv6 address (needs ipv6).
+    aaaa: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,12 +77,16 @@ def seed_world(session: boto3.Session, spec: WorldSpec | None = None) -> World:
         ],
     )
     first_subnet = next(iter(subnet_ids.values()))
-    instance_id = _instance(ec2, first_subnet, sg_id, "web-1")
+    instance_id = _instance(ec2, first_subnet, sg_id, "web-1", ipv6=spec.ipv6)
     allocation_id = ec2.allocate_address(Domain="vpc", Address=spec.address)["AllocationId"]
     ec2.associate_address(AllocationId=allocation_id, InstanceId=instance_id)
     other = _instance(ec2, first_subnet, sg_id, "web-2") if spec.share_security_group else None
 
-    zone_id = _zone(route53, spec)
+    ipv6_address = None
+    if spec.aaaa:
+        found = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"]
+        ipv6_address = found[0]["NetworkInterfaces"][0]["Ipv6Addresses"][0]["Ipv6Address"]
+    zone_id = _zone(route53, spec, ipv6_address)
     return World(
         spec=spec,
         vpc_id=vpc_id,
@@ -100,12 +108,17 @@ def _rule(port: int, *, cidr: str, description: str = "") -> dict:
 
 def _network(ec2, spec: WorldSpec) -> tuple[str, dict[str, str]]:
     """A VPC with one public subnet in each of the first N Availability Zones."""
-    vpc_id = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16", AmazonProvidedIpv6CidrBlock=spec.ipv6)["Vpc"]
+    vpc_id = vpc["VpcId"]
     ec2.create_tags(Resources=[vpc_id], Tags=[{"Key": "Name", "Value": "web"}])
     igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
     ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc_id)
     table = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
     ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+    v6_prefix = None
+    if spec.ipv6:
+        ec2.create_route(RouteTableId=table, DestinationIpv6CidrBlock="::/0", GatewayId=igw)
+        v6_prefix = vpc["Ipv6CidrBlockAssociationSet"][0]["Ipv6CidrBlock"].split("::")[0]
     zones = [
         z["ZoneName"]
         for z in ec2.describe_availability_zones()["AvailabilityZones"]
@@ -113,8 +126,9 @@ def _network(ec2, spec: WorldSpec) -> tuple[str, dict[str, str]]:
     ][: spec.availability_zones]
     subnets: dict[str, str] = {}
     for index, zone in enumerate(zones):
+        extra = {"Ipv6CidrBlock": f"{v6_prefix[:-2]}{index:02x}::/64"} if v6_prefix else {}
         subnet = ec2.create_subnet(
-            VpcId=vpc_id, CidrBlock=f"10.20.{index}.0/24", AvailabilityZone=zone
+            VpcId=vpc_id, CidrBlock=f"10.20.{index}.0/24", AvailabilityZone=zone, **extra
         )["Subnet"]["SubnetId"]
         ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
         subnets[zone] = subnet
@@ -123,8 +137,9 @@ def _network(ec2, spec: WorldSpec) -> tuple[str, dict[str, str]]:
     return vpc_id, subnets
 
 
-def _instance(ec2, subnet_id: str, sg_id: str, name: str) -> str:
+def _instance(ec2, subnet_id: str, sg_id: str, name: str, *, ipv6: bool = False) -> str:
     return ec2.run_instances(
+        **({"Ipv6AddressCount": 1} if ipv6 else {}),
         ImageId=AMI_ID,
         MinCount=1,
         MaxCount=1,
@@ -137,13 +152,15 @@ def _instance(ec2, subnet_id: str, sg_id: str, name: str) -> str:
     )["Instances"][0]["InstanceId"]
 
 
-def _zone(route53, spec: WorldSpec) -> str:
+def _zone(route53, spec: WorldSpec, ipv6_address: str | None = None) -> str:
     zone_id = route53.create_hosted_zone(
         Name=spec.zone, CallerReference=f"seed-{spec.zone}-{spec.address}"
     )["HostedZone"]["Id"].split("/")[-1]
     changes = [_record(name, "A", spec.ttl, (spec.address,)) for name in (spec.domain,)]
     changes += [_record(name, "A", spec.ttl, (spec.address,)) for name in spec.extra_a_names]
     changes += [_record(name, "CNAME", spec.ttl, (spec.domain,)) for name in spec.cname_names]
+    if ipv6_address:
+        changes.append(_record(spec.domain, "AAAA", spec.ttl, (ipv6_address,)))
     if spec.unrelated_records:
         changes += [
             _record(spec.zone, "MX", 3600, ("10 mail.example.net.",)),
