@@ -15,6 +15,7 @@ import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
+from typing import BinaryIO
 
 from .ports import ensure_loopback
 
@@ -89,13 +90,7 @@ def _request_body(handler: BaseHTTPRequestHandler) -> Iterator[bytes] | bytes | 
                     while handler.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
                         pass  # trailers are dropped
                     return
-                remaining = size
-                while remaining:
-                    data = handler.rfile.read(min(remaining, CHUNK))
-                    if not data:
-                        raise ConnectionError("client closed mid-body")
-                    remaining -= len(data)
-                    yield data
+                yield from _read_exactly(handler.rfile, size)
                 handler.rfile.readline(3)
 
         return chunked()
@@ -106,16 +101,18 @@ def _request_body(handler: BaseHTTPRequestHandler) -> Iterator[bytes] | bytes | 
     if total == 0:
         return b""
 
-    def sized() -> Iterator[bytes]:
-        remaining = total
-        while remaining:
-            data = handler.rfile.read(min(remaining, CHUNK))
-            if not data:
-                raise ConnectionError("client closed mid-body")
-            remaining -= len(data)
-            yield data
+    return _read_exactly(handler.rfile, total)
 
-    return sized()
+
+def _read_exactly(stream: BinaryIO, total: int) -> Iterator[bytes]:
+    """total bytes of a request body from stream, in pieces of at most CHUNK."""
+    remaining = total
+    while remaining:
+        data = stream.read(min(remaining, CHUNK))
+        if not data:
+            raise ConnectionError("client closed mid-body")
+        remaining -= len(data)
+        yield data
 
 
 def forward(
