@@ -1,7 +1,7 @@
 """Reading and writing plan files: atomic saves (temp file, fsync, rename) and a lock per plan.
 
-The lock is a file next to the plan holding the owner's pid and host; a lock whose process is
-gone is recognised as stale and taken over.
+The lock is an operating-system lock on a file next to the plan, released by the kernel when
+its holder ends, however it ends.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+import filelock
 
 from migrator.errors import LockedError, PlanFileError
 from migrator.plan import Plan
@@ -59,41 +61,29 @@ def save(plan: Plan, path: str | Path) -> None:
         os.close(dir_fd)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 @contextlib.contextmanager
 def locked(path: str | Path, purpose: str) -> Iterator[None]:
-    """Hold <plan>.lock for the duration; refuse if a live process holds it."""
-    lock = Path(str(path) + ".lock")
-    me = {"pid": os.getpid(), "host": socket.gethostname(), "purpose": purpose}
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            try:
-                holder = json.loads(lock.read_text() or "{}")
-            except (OSError, json.JSONDecodeError):
-                holder = {}
-            same_host = holder.get("host") == me["host"]
-            if same_host and isinstance(holder.get("pid"), int) and not _alive(holder["pid"]):
-                lock.unlink(missing_ok=True)  # left by a dead process
-                continue
-            raise LockedError(
-                f"{path} is locked by {holder.get('purpose', 'another run')} "
-                f"(pid {holder.get('pid', '?')} on {holder.get('host', '?')})",
-                hint=f"wait for it to finish; if that process is gone, delete {lock}") from None
-        with os.fdopen(fd, "w") as handle:
-            json.dump(me, handle)
-        break
+    """Hold the plan's lock (<plan>.lock) for the duration; refuse if another run holds it.
+
+    The operating system holds the lock (flock through filelock), so a run that is killed
+    releases it with its last file descriptor: no pid to judge, which could be reused or belong
+    to a zombie. The file itself stays and names the last holder, for the refusal message."""
+    lock_path = Path(str(path) + ".lock")
+    lock = filelock.FileLock(lock_path, timeout=0, fallback_to_soft=False)
     try:
+        lock.acquire()
+    except filelock.Timeout:
+        try:
+            holder = json.loads(lock_path.read_text() or "{}")
+        except (OSError, json.JSONDecodeError):
+            holder = {}
+        raise LockedError(
+            f"{path} is locked by {holder.get('purpose', 'another run')} "
+            f"(pid {holder.get('pid', '?')} on {holder.get('host', '?')})",
+            hint="wait for that run to finish; the lock is released when it ends") from None
+    try:
+        lock_path.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                         "purpose": purpose}))
         yield
     finally:
-        lock.unlink(missing_ok=True)
+        lock.release()

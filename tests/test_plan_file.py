@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -78,15 +82,31 @@ def test_truncated_plan_file(tmp_path: Path, cli) -> None:
     assert "truncated" in result.stderr
 
 
-def test_lock_refuses_a_second_holder_and_recovers_a_dead_one(tmp_path: Path) -> None:
+def test_lock_refuses_a_second_holder_and_ignores_a_killed_one(tmp_path: Path) -> None:
     path = make(tmp_path)
     with planfile.locked(path, "apply"), pytest.raises(LockedError, match="locked by apply"), \
             planfile.locked(path, "rollback"):
         pass
+    # A run killed while holding the lock: the kernel released it, whatever the file says
+    # (a pid that is alive right now, as a reused pid or a zombie would be).
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys, time
+        from migrator import planfile
+        with planfile.locked({str(path)!r}, "apply"):
+            print("held", flush=True)
+            time.sleep(60)
+        """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(LockedError, match=f"pid {holder.pid}"), \
+                planfile.locked(path, "rollback"):
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
     lock = Path(str(path) + ".lock")
-    assert not lock.exists()
-    import socket
-    lock.write_text(json.dumps({"pid": 2**22 + 12345, "host": socket.gethostname(),
+    assert json.loads(lock.read_text())["pid"] == holder.pid  # the dead holder's note stays
+    lock.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
                                 "purpose": "apply"}))
     with planfile.locked(path, "apply"):
         assert json.loads(lock.read_text())["pid"] == os.getpid()
