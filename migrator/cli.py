@@ -50,6 +50,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--san", action="append", default=[], metavar="NAME",
                    help="another name the certificate must cover (repeatable)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    idle_probe_flag(p)
 
     p = command("plan", "Write a plan file (read-only towards AWS).")
     p.add_argument("--domain", required=True, action="append",
@@ -65,6 +66,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--out", metavar="FILE",
                    help="plan file (default plans/<domain>-<UTC timestamp>.json)")
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
+    idle_flags(p)
 
     p = command("show", "Show every step of a plan, its undo and its status.")
     p.add_argument("file", help="plan file")
@@ -128,6 +130,7 @@ def build_parser() -> ArgumentParser:
                    help="ask nothing: take the defaults and apply")
     p.add_argument("--skip-verify", action="store_true",
                    help="skip the DNS and HTTPS checks (when this machine cannot reach the site)")
+    idle_flags(p)
 
     p = command("demo", "Run the whole migration on the sandbox, narrated, then roll it back.")
     p.add_argument("--yes", "-y", action="store_true", help="ask nothing")
@@ -144,6 +147,19 @@ def build_parser() -> ArgumentParser:
             help="with several sites, how many run at once (default 4)")
 
     return parser
+
+
+def idle_probe_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--origin-idle-probe", type=float, default=None, metavar="SECONDS",
+                   help="how long preflight waits for the instance to close an idle connection "
+                        "when it advertises no Keep-Alive timeout (default 61)")
+
+
+def idle_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--idle-timeout", type=int, default=None, metavar="SECONDS",
+                   help="the load balancer's idle timeout, 1-4000 (default: 60, or less when "
+                        "the instance closes idle connections sooner); skips the wait for it")
+    idle_probe_flag(p)
 
 
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:

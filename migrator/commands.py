@@ -38,7 +38,8 @@ def cmd_inspect(args: Any, env: Environment) -> int:
     aws = connect(args, env)
     snap = preflight.inspect_or_refuse(aws, args.domain, args.san)
     options = PlanOptions(sans=tuple(normalize_domain(s) for s in args.san))
-    findings = preflight.run_preflight(aws, snap, net, options, new_plan_id())
+    findings = preflight.run_preflight(aws, snap, net, options, new_plan_id(),
+                                       idle_probe=origin_idle_probe(args))
     if args.json:
         env.console.print_json(json.dumps({"snapshot": snap.to_dict(),
                                            "findings": preflight.findings_to_dicts(findings)},
@@ -73,15 +74,21 @@ def plan_one(args: Any, env: Environment, domain: str, sans: list[str],
     from migrator.cli import default_plan_path
     from migrator.names import normalize_domain
     from migrator.preflight.collisions import check_collisions
+    from migrator.preflight.idle import with_idle_choice
+    from migrator.preflight.quotas import require_acm_quotas
 
     path = _health_path(args.health_check_path)
+    idle_timeout, idle_probe = idle_timeout_flag(args), origin_idle_probe(args)
     net = preflight.net_from_env(env.variables)
+    # ACM would refuse these names only once apply runs: refuse before asking AWS anything.
+    require_acm_quotas([normalize_domain(n) for n in (domain, *sans)])
     aws = connect(args, env)
     snap = preflight.inspect_or_refuse(aws, domain, sans)
     options = PlanOptions(sans=tuple(normalize_domain(s) for s in sans),
                           health_check_path=path, lockdown=not args.no_lockdown)
     plan_id = planner.new_plan_id()
-    findings = preflight.run_preflight(aws, snap, net, options, plan_id)
+    findings = preflight.run_preflight(aws, snap, net, options, plan_id,
+                                       idle_probe=idle_probe, idle_timeout=idle_timeout)
     for _ in range(NAME_ATTEMPTS):
         # Names carry the plan id: when one is taken, a new id gives names that are free.
         clash = [f for f in findings if f.check == "names" and f.level == "fail"]
@@ -96,6 +103,7 @@ def plan_one(args: Any, env: Environment, domain: str, sans: list[str],
                 "names", "info", f"{clash[0].message}: picked other names (plan {plan_id})"))
     preflight.render_findings(env.err_console if args.json else env.console, findings)
     preflight.raise_on_failure(findings)
+    options = with_idle_choice(options, findings)
     plan = planner.build_plan(snap, options, plan_id=plan_id)
     out = Path(out_file) if out_file else default_plan_path(snap.domain)
     planfile.save(plan, out)
@@ -106,6 +114,35 @@ def plan_one(args: Any, env: Environment, domain: str, sans: list[str],
         env.console.print(f"Plan written to [bold]{out}[/]. Nothing was changed in AWS.")
         env.console.print(f"Next: review it (`migrator show {out}`), then `migrator apply {out}`")
     return out
+
+
+IDLE_TIMEOUT_RANGE = (1, 4000)  # seconds; what ELB allows for idle_timeout.timeout_seconds
+IDLE_PROBE_MAX = 4000.0
+
+
+def idle_timeout_flag(args: Any) -> int | None:
+    """--idle-timeout, checked against ELB's range (None when not given)."""
+    value = getattr(args, "idle_timeout", None)
+    low, high = IDLE_TIMEOUT_RANGE
+    if value is not None and not low <= value <= high:
+        raise UsageError(f"--idle-timeout {value} is outside {low}-{high} seconds, the range "
+                         "an Application Load Balancer accepts",
+                         hint="e.g. --idle-timeout 60 (the load balancer's default)")
+    return int(value) if value is not None else None
+
+
+def origin_idle_probe(args: Any) -> float:
+    """--origin-idle-probe: how long preflight waits for the origin to close an idle
+    connection (default 61 s)."""
+    from migrator.preflight.idle import DEFAULT_BOUND
+
+    value = getattr(args, "origin_idle_probe", None)
+    if value is None:
+        return DEFAULT_BOUND
+    if not 0 <= value <= IDLE_PROBE_MAX:
+        raise UsageError(f"--origin-idle-probe {value:g} is outside 0-{IDLE_PROBE_MAX:g} seconds",
+                         hint=f"e.g. --origin-idle-probe {DEFAULT_BOUND:g} (the default)")
+    return float(value)
 
 
 def _health_path(path: str) -> str:

@@ -74,6 +74,18 @@ class PlanOptions:
     certificate_timeout_seconds: int = 4 * 3600
     # Once the old TTL has passed, admit web traffic to the instance only from the load balancer.
     lockdown: bool = True
+    # The load balancer's idle timeout (ELB allows 1-4000 s; 60 is its default), below how long
+    # the origin keeps idle connections: origin_idle_seconds, as preflight found it (None: not
+    # measured, or at least as long as the probe waited). Plans made before these fields existed
+    # load with these defaults.
+    idle_timeout_seconds: int = 60
+    origin_idle_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        timeout = self.idle_timeout_seconds
+        if isinstance(timeout, bool) or not isinstance(timeout, int) or not 1 <= timeout <= 4000:
+            raise ValueError(f"idle_timeout_seconds {timeout!r} is not a whole number of "
+                             "seconds from 1 to 4000")
 
 
 @dataclass

@@ -17,10 +17,12 @@ from migrator.preflight.certificates import check_certificate
 from migrator.preflight.collisions import check_collisions
 from migrator.preflight.cost import check_cost
 from migrator.preflight.healthcheck import check_health
+from migrator.preflight.idle import DEFAULT_BOUND, IdleProbe, choose_idle_timeout
 from migrator.preflight.instance import check_https, check_running
 from migrator.preflight.model import Finding
 from migrator.preflight.network import check_security_groups, check_subnets
 from migrator.preflight.probe import Dns, dns_skip_reason
+from migrator.preflight.quotas import check_acm_quotas, check_lockdown_quotas
 from migrator.preflight.records import check_records
 from migrator.preflight.zone import check_delegation, check_zone
 from migrator.snapshot import Snapshot
@@ -38,11 +40,22 @@ def _guard(check: str, what: str, run: Callable[[], Finding | list[Finding]]) ->
 
 
 def run_preflight(aws: Any, snapshot: Snapshot, net: NetConfig, options: PlanOptions,
-                  plan_id: str) -> list[Finding]:
+                  plan_id: str, *, idle_probe: float | None = DEFAULT_BOUND,
+                  idle_timeout: int | None = None) -> list[Finding]:
     """Every check, in the order a reader wants them: DNS and zone, certificate authority,
-    network, instance, health check, records, ACM, names, cost."""
+    network, lockdown, instance, health check, idle connections, records, ACM, names, cost.
+
+    How long the origin keeps idle connections is measured in a thread while the other checks
+    run (at most ``idle_probe`` seconds; None: not at all, and no idle-timeout finding).
+    ``idle_timeout`` is the user's choice (--idle-timeout): the probe then only reads the
+    advertised Keep-Alive timeout, to warn when the choice is not below it.
+    """
     snap = snapshot
     findings: list[Finding] = []
+    idle = None
+    if idle_probe is not None:
+        bound = 0.0 if idle_timeout is not None else idle_probe
+        idle = IdleProbe.for_site(snap, net, options.health_check_path, bound=bound).start()
     skip = dns_skip_reason(net, snap.instance.public_ip)
     dns = None if skip else Dns(net)
 
@@ -54,16 +67,22 @@ def run_preflight(aws: Any, snapshot: Snapshot, net: NetConfig, options: PlanOpt
     findings += _guard("caa", "CAA records", lambda: check_caa(aws, snap, dns))
     findings.append(check_subnets(snap))
     findings += check_security_groups(snap)
+    findings += check_lockdown_quotas(snap, options, plan_id)
     findings.append(check_running(snap))
     report = check_https(snap, net)
     findings += report.findings
     if report.reachable:
         findings.append(check_health(snap, net, options.health_check_path,
                                      options.health_check_matcher))
+    idle_at = len(findings)
     findings += _guard("records", "the records", lambda: check_records(aws, snap))
     findings += check_certificate(snap)
+    findings.append(check_acm_quotas(snap))
     findings += _guard("names", "the names the plan creates",
                        lambda: check_collisions(aws, snap, options, plan_id))
     zones = max(2, len(snap.public_subnets_by_zone()))
     findings.append(check_cost(snap.region, zones))
+    if idle is not None:
+        choice = choose_idle_timeout(idle.result(), override=idle_timeout)
+        findings.insert(idle_at, choice.finding)
     return findings

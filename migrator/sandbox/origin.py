@@ -9,6 +9,12 @@ plus plain HTTP that only redirects to HTTPS. Paths:
 * anything else   -> 404; methods other than GET/HEAD -> 405.
 * port 80, any path -> 301 to ``https://$host$request_uri``.
 
+Idle keep-alive connections are closed after ``keepalive_seconds`` (75 s, nginx's default
+``keepalive_timeout``), and every response advertises it as ``Keep-Alive: timeout=75`` (what
+nginx sends with ``keepalive_timeout 75s 75s``). Both are attributes that may be changed while
+it runs (for new connections): ``advertise_keepalive=False`` with ``keepalive_seconds=5`` plays
+an Apache (``KeepAliveTimeout 5``) that does not say so.
+
 Every request is remembered (``Origin.requests``) like an access log, headers included, so tests
 can see what the load balancer forwarded.
 """
@@ -28,6 +34,7 @@ from .servers import Admit, QuietHandler, SandboxHTTPServer
 
 SERVER_HEADER = "nginx"
 HEALTH_BODY = b"ok"
+KEEPALIVE_SECONDS = 75.0  # nginx's default keepalive_timeout
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,17 @@ class _OriginHandler(QuietHandler):
         origin: Origin = self.server.attributes["origin"]
         return origin
 
+    def setup(self) -> None:
+        super().setup()
+        # the idle timeout of a keep-alive connection (BaseHTTPRequestHandler closes on timeout)
+        self.connection.settimeout(self._origin().keepalive_seconds)
+
+    def keepalive_headers(self) -> dict[str, str]:
+        origin = self._origin()
+        if not origin.advertise_keepalive or self.close_connection:
+            return {}
+        return {"Keep-Alive": f"timeout={origin.keepalive_seconds:g}"}
+
     def _record(self, scheme: str, status: int) -> None:
         self._origin().record(
             RequestRecord(
@@ -115,7 +133,8 @@ class _HTTPSHandler(_OriginHandler):
         else:
             status, body, ctype = HTTPStatus.NOT_FOUND, b"404 Not Found\n", "text/plain"
         self._record("https", status)
-        self.send_simple(status, body, ctype, server_header=SERVER_HEADER)
+        self.send_simple(status, body, ctype, self.keepalive_headers(),
+                         server_header=SERVER_HEADER)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _serve
 
@@ -133,7 +152,7 @@ class _HTTPHandler(_OriginHandler):
             HTTPStatus.MOVED_PERMANENTLY,
             body,
             "text/plain",
-            {"Location": location},
+            {"Location": location, **self.keepalive_headers()},
             server_header=SERVER_HEADER,
         )
 
@@ -153,8 +172,12 @@ class Origin:
         admit_https: Admit | None = None,
         admit_http: Admit | None = None,
         log_size: int = 1000,
+        keepalive_seconds: float = KEEPALIVE_SECONDS,
+        advertise_keepalive: bool = True,
     ):
         self.site = site
+        self.keepalive_seconds = keepalive_seconds
+        self.advertise_keepalive = advertise_keepalive
         self.certificate = certificate
         self.requests: deque[RequestRecord] = deque(maxlen=log_size)
         self._lock = threading.Lock()

@@ -18,17 +18,23 @@ from rich.console import Console
 from rich.table import Table
 
 from migrator import planfile, render
+from migrator.commands import IDLE_TIMEOUT_RANGE, idle_timeout_flag, origin_idle_probe
 from migrator.environment import Environment
 from migrator.errors import Interrupted, MigratorError, UsageError
 from migrator.exit_status import ExitStatus
 from migrator.names import normalize_domain
 from migrator.plan import PENDING, PlanOptions
+from migrator.preflight.idle import with_idle_choice
+from migrator.preflight.quotas import lockdown_refusals, require_acm_quotas
 from migrator.prompts import Prompter
 from migrator.snapshot import Snapshot
 from migrator.wizard.candidates import Discovery, find_candidates
 from migrator.wizard.proposals import Proposals, propose
 
 DEFAULT_SSL_POLICY = PlanOptions().ssl_policy
+DEFAULT_IDLE_TIMEOUT = PlanOptions().idle_timeout_seconds
+# Failed checks that a later choice can fix: the health check path, or planning no lockdown.
+FIXABLE = ("health-check", "lockdown")
 SSL_POLICIES = {
     DEFAULT_SSL_POLICY: "TLS 1.3 and 1.2: AWS's recommendation, for every current client",
     "ELBSecurityPolicy-TLS13-1-2-Res-2021-06":
@@ -77,11 +83,14 @@ def run_wizard(args: Any, env: Environment, prompter: Prompter) -> int:
 
     plan_id = new_plan_id()
     checked = PlanOptions(sans=snap.names[1:], health_check_path=args.health_check_path or "/")
-    findings = _preflight(console, aws, snap, net, checked, plan_id)
+    findings = _preflight(console, aws, snap, net, checked, plan_id,
+                          idle_probe=origin_idle_probe(args), idle_timeout=idle_timeout_flag(args))
     preflight.render_findings(console, findings)
-    # A failing health check can be fixed by the choices below; any other failure cannot.
-    preflight.raise_on_failure([f for f in findings if f.check != "health-check"])
+    # A failing health check or lockdown can be fixed by the choices below; nothing else can.
+    preflight.raise_on_failure([f for f in findings if f.check not in FIXABLE])
     proposals = propose(aws, snap, findings, checked)
+    # The same choice as `plan` makes: the load balancer's idle timeout below the origin's.
+    idle = with_idle_choice(PlanOptions(), findings)
     for note in proposals.notes:
         console.print(f"[cyan]i[/] {note}")
 
@@ -90,16 +99,22 @@ def run_wizard(args: Any, env: Environment, prompter: Prompter) -> int:
         if tuple(sans) != snap.names[1:]:
             snap = _inspect(console, aws, domain, sans)
     path = choose_health_check_path(args, prompter, proposals)
+    idle_timeout = choose_idle_timeout(args, prompter, idle)
     ssl_policy = choose_ssl_policy(args, prompter)
     http_redirect = choose_http_redirect(args, prompter)
-    lockdown = choose_lockdown(args, prompter, snap)
+    lockdown = choose_lockdown(args, prompter, snap,
+                               possible=not lockdown_refusals(findings))
     wait_for_ttl = choose_wait_for_ttl(args, prompter, snap) if lockdown else False
     options = PlanOptions(sans=snap.names[1:], health_check_path=path,
                           health_check_matcher=proposals.matcher_for(path),
                           ssl_policy=ssl_policy, http_redirect=http_redirect,
-                          lockdown=lockdown)
+                          lockdown=lockdown, idle_timeout_seconds=idle_timeout,
+                          origin_idle_seconds=idle.origin_idle_seconds)
+    if not lockdown:  # the lockdown's copies are checked on their own: without it, no verdict
+        findings = [f for f in findings if f.check != "lockdown"]
     if _checked_part(options) != _checked_part(checked):
-        findings = _preflight(console, aws, snap, net, options, plan_id)
+        # the idle connection probe is not repeated: the first one answered for this origin
+        findings = _preflight(console, aws, snap, net, options, plan_id, idle_probe=None)
         refused = preflight.failures(findings)
         if refused:
             preflight.render_findings(console, refused, title="Preflight, with your choices")
@@ -129,6 +144,10 @@ def check_flags(args: Any) -> None:
             normalize_domain(name)
         except MigratorError as exc:
             raise UsageError(f"{flag}: {exc.message}", hint=exc.hint) from exc
+    if args.domain:
+        require_acm_quotas([normalize_domain(n) for n in (args.domain, *(args.san or []))])
+    idle_timeout_flag(args)
+    origin_idle_probe(args)
     path = args.health_check_path
     if path is not None and _check_path(path):
         raise UsageError(f"--health-check-path {path!r}: {_check_path(path)}",
@@ -148,11 +167,15 @@ def _checked_part(options: PlanOptions) -> tuple[Any, ...]:
 
 
 def _preflight(console: Console, aws: Any, snap: Snapshot, net: Any, options: PlanOptions,
-               plan_id: str) -> list[Any]:
+               plan_id: str, *, idle_probe: float | None, idle_timeout: int | None = None
+               ) -> list[Any]:
     from migrator.preflight import run_preflight
 
-    with console.status("Running the preflight checks…"):
-        return run_preflight(aws, snap, net, options, plan_id)
+    wait = (f" (up to {idle_probe:g} s: how long the instance keeps an idle connection)"
+            if idle_probe and idle_timeout is None else "")
+    with console.status(f"Running the preflight checks{wait}…"):
+        return run_preflight(aws, snap, net, options, plan_id, idle_probe=idle_probe,
+                             idle_timeout=idle_timeout)
 
 
 # --- questions ----------------------------------------------------------------------------------
@@ -220,6 +243,22 @@ def choose_health_check_path(args: Any, prompter: Prompter, proposals: Proposals
                          validate=_check_path)
 
 
+def choose_idle_timeout(args: Any, prompter: Prompter, proposed: PlanOptions) -> int:
+    """--idle-timeout, else the proposal; asked only when the origin closes idle connections
+    before the load balancer's default 60 s (the warning above says why)."""
+    chosen = getattr(args, "idle_timeout", None)
+    if chosen is not None:
+        return int(chosen)
+    if proposed.idle_timeout_seconds == DEFAULT_IDLE_TIMEOUT:
+        return DEFAULT_IDLE_TIMEOUT
+    origin = proposed.origin_idle_seconds
+    why = f" (the instance closes idle connections after {origin:g} s)" if origin else ""
+    answer = prompter.text(f"Load balancer idle timeout in seconds{why}:",
+                           default=str(proposed.idle_timeout_seconds), flag="--idle-timeout",
+                           validate=_check_idle_timeout)
+    return int(answer.strip())
+
+
 def choose_ssl_policy(args: Any, prompter: Prompter) -> str:
     if args.ssl_policy is not None:
         return str(args.ssl_policy)
@@ -235,8 +274,10 @@ def choose_http_redirect(args: Any, prompter: Prompter) -> bool:
                             default=True, flag="--no-http-redirect", required=False)
 
 
-def choose_lockdown(args: Any, prompter: Prompter, snap: Snapshot) -> bool:
-    """Offered only when a group of the instance admits 80/443 from anywhere."""
+def choose_lockdown(args: Any, prompter: Prompter, snap: Snapshot, *,
+                    possible: bool = True) -> bool:
+    """Offered only when a group of the instance admits 80/443 from anywhere; proposed unless
+    preflight found its copies impossible (``possible`` False: a quota, an all-traffic rule)."""
     from migrator.lockdown import has_public_web
 
     if args.no_lockdown:
@@ -244,7 +285,7 @@ def choose_lockdown(args: Any, prompter: Prompter, snap: Snapshot) -> bool:
     if not any(has_public_web(g.ingress) for g in snap.security_groups):
         return False
     return prompter.confirm("Then lock the instance down to the load balancer (80/443)?",
-                            default=True, flag="--no-lockdown", required=False)
+                            default=possible, flag="--no-lockdown", required=False)
 
 
 def choose_wait_for_ttl(args: Any, prompter: Prompter, snap: Snapshot) -> bool:
@@ -254,6 +295,13 @@ def choose_wait_for_ttl(args: Any, prompter: Prompter, snap: Snapshot) -> bool:
     ttl = max((r.ttl or 0 for r in snap.records_of(snap.domain, "A")), default=0)
     return prompter.confirm(f"Wait out the old TTL ({ttl} s) and lock down in this run?",
                             default=ttl <= SHORT_TTL, flag="--wait-for-ttl", required=False)
+
+
+def _check_idle_timeout(value: str) -> str | None:
+    low, high = IDLE_TIMEOUT_RANGE
+    if not value.strip().isdigit() or not low <= int(value) <= high:
+        return f"a whole number of seconds from {low} to {high}"
+    return None
 
 
 def _check_region(value: str) -> str | None:
