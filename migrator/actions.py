@@ -8,11 +8,10 @@ apply can resume and rollback can run from any point.
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from migrator.errors import (
     AwsConflictError,
@@ -24,10 +23,21 @@ from migrator.errors import (
     VerificationError,
     WaitTimeoutError,
 )
-from migrator.inspector import normalize_permissions
+from migrator.inspector import instance_interfaces, normalize_permissions, web_interface
 from migrator.lockdown import without_public_web
 from migrator.plan import Plan, StepState, now
 from migrator.planner import TAG_KEY
+from migrator.retry import (
+    SYSTEM_CLOCK,
+    VISIBILITY_DEADLINE,
+    Clock,
+    Retry,
+    not_yet_visible,
+    poll,
+    still_in_use,
+)
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -43,6 +53,10 @@ class Context:
     delete_timeout: float = 900.0
     wait_for_ttl: bool = False
     notes: list[str] = field(default_factory=list)
+    clock: Clock = SYSTEM_CLOCK
+    # For an undo: how long "not found" may still mean "created a moment ago, not yet visible"
+    # (0 when the resource is old enough, or this undo already ran once and may have deleted it).
+    fresh_seconds: float = 0.0
 
     def observe(self, **facts: Any) -> None:
         """Journal what was seen before acting (the undo record), then save the plan."""
@@ -51,6 +65,36 @@ class Context:
 
     def mine(self, tags: dict[str, str]) -> bool:
         return tags.get(TAG_KEY) == self.plan.id
+
+    def until_visible(self, call: Callable[[], T], what: str) -> T:
+        """Make a call that names resources this plan just created: AWS's eventual consistency
+        may answer "not found" for them for a while, which is retried, and said."""
+        waits: list[float] = []
+        result = Retry(what=f"{what} never became visible", retry_on=not_yet_visible,
+                       deadline=VISIBILITY_DEADLINE, clock=self.clock,
+                       hint="check it still exists, then run apply again",
+                       on_wait=lambda _exc, delay: waits.append(delay))(call)
+        if waits:
+            self.notes.append(f"waited {sum(waits):.1f} s for AWS to make {what} visible "
+                              "(eventual consistency)")
+        return result
+
+    def delete(self, call: Callable[[], Any], what: str) -> None:
+        """Delete something: AWS refuses while a dependant lets go (a deleted load balancer's
+        interfaces hold its group for minutes; a certificate stays in use after its listener),
+        which is retried; "not found" means it is already gone, unless the plan created it a
+        moment ago and it may just not be visible yet."""
+        start = self.clock.monotonic()
+
+        def retry_on(exc: Exception) -> bool:
+            if isinstance(exc, AwsNotFoundError):
+                return self.clock.monotonic() - start < self.fresh_seconds
+            return still_in_use(exc)
+
+        with contextlib.suppress(AwsNotFoundError):
+            Retry(what=f"{what}: still in use", retry_on=retry_on,
+                  deadline=self.delete_timeout, clock=self.clock,
+                  hint="run rollback again later")(call)
 
 
 Handler = Callable[[Context, dict[str, Any]], dict[str, Any]]
@@ -70,26 +114,6 @@ def inverse(name: str) -> Callable[[Handler], Handler]:
         INVERSE[name] = func
         return func
     return register
-
-
-def retry_while_in_use(call: Callable[[], Any], *, what: str, timeout: float) -> None:
-    """Repeat a delete that AWS refuses while a just-deleted dependant lets go (ENIs of a load
-    balancer hold its security group for minutes; a certificate stays 'in use' for a while).
-    Those are not throttling or 5xx errors, so botocore's retry modes do not cover them."""
-    deadline = time.monotonic() + timeout
-    delay = 0.5
-    while True:
-        try:
-            call()
-            return
-        except AwsNotFoundError:
-            return
-        except AwsConflictError as exc:
-            if time.monotonic() + delay > deadline:
-                raise WaitTimeoutError(f"{what}: still in use after {int(timeout)} s ({exc})",
-                                       hint="run rollback again later") from exc
-            time.sleep(delay)
-            delay = min(delay * 2, 15.0)
 
 
 # --- ACM ---------------------------------------------------------------------------------------
@@ -115,13 +139,14 @@ def _my_certificate(ctx: Context, domain: str) -> str | None:
 def delete_certificate(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
     arn = p.get("CertificateArn") or _my_certificate(ctx, p["DomainName"])
     if arn:
-        retry_while_in_use(lambda: ctx.aws.acm.delete(arn), what=f"delete certificate {arn}",
-                           timeout=ctx.delete_timeout)
+        ctx.delete(lambda: ctx.aws.acm.delete(arn), f"delete certificate {arn}")
     return {}
 
 
 @forward("acm.wait_certificate_issued")
 def wait_certificate_issued(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    ctx.until_visible(lambda: ctx.aws.acm.describe(p["CertificateArn"]),
+                      f"certificate {p['CertificateArn']}")
     ctx.aws.acm.wait_issued(p["CertificateArn"], timeout=p["TimeoutSeconds"])
     return {"issued_at": now()}
 
@@ -129,21 +154,23 @@ def wait_certificate_issued(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
 # --- Route53: validation records ---------------------------------------------------------------
 
 def validation_records(ctx: Context, arn: str, timeout: float = 300) -> list[dict[str, str]]:
-    """The certificate's validation CNAMEs; ACM fills them in a few seconds after the request."""
-    deadline = time.monotonic() + timeout
-    delay = 0.5
-    while True:
-        options = ctx.aws.acm.describe(arn).get("DomainValidationOptions", [])
+    """The certificate's validation CNAMEs; ACM fills them in a few seconds after the request
+    (and may not even know a certificate requested a moment ago)."""
+
+    def ready() -> list[dict[str, str]] | None:
+        try:
+            options = ctx.aws.acm.describe(arn).get("DomainValidationOptions", [])
+        except AwsNotFoundError:
+            return None
         records = [o["ResourceRecord"] for o in options if "ResourceRecord" in o]
-        if options and len(records) == len(options):
-            unique = {r["Name"].lower(): {"Name": r["Name"], "Type": r["Type"],
-                                          "Value": r["Value"]} for r in records}
-            return sorted(unique.values(), key=lambda r: r["Name"])
-        if time.monotonic() + delay > deadline:
-            raise WaitTimeoutError(f"ACM gave no validation records for {arn} in {timeout} s",
-                                   hint="run apply again")
-        time.sleep(delay)
-        delay = min(delay * 2, 5)
+        if not options or len(records) != len(options):
+            return None
+        unique = {r["Name"].lower(): {"Name": r["Name"], "Type": r["Type"], "Value": r["Value"]}
+                  for r in records}
+        return sorted(unique.values(), key=lambda r: r["Name"])
+
+    return poll(ready, what=f"ACM's validation records for {arn}", deadline=timeout,
+                clock=ctx.clock, hint="run apply again")
 
 
 def _current(ctx: Context, zone: str, name: str, rtype: str) -> dict[str, Any] | None:
@@ -258,14 +285,14 @@ def delete_target_group(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
             return {}
         _adopt(ctx, found["TargetGroupArn"], "target group", p["Name"])
         arn = found["TargetGroupArn"]
-    retry_while_in_use(lambda: ctx.aws.elbv2.delete_target_group(arn),
-                       what=f"delete target group {p['Name']}", timeout=ctx.delete_timeout)
+    ctx.delete(lambda: ctx.aws.elbv2.delete_target_group(arn), f"delete target group {p['Name']}")
     return {}
 
 
 @forward("elbv2.register_targets")
 def register_targets(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
-    ctx.aws.elbv2.register_targets(p["TargetGroupArn"], p["Targets"])
+    ctx.until_visible(lambda: ctx.aws.elbv2.register_targets(p["TargetGroupArn"], p["Targets"]),
+                      f"target group {p['TargetGroupArn']}")
     return {}
 
 
@@ -289,7 +316,8 @@ def create_load_balancer(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
     if found:
         _adopt(ctx, found["LoadBalancerArn"], "load balancer", p["Name"])
     else:
-        found = ctx.aws.elbv2.create_load_balancer(**p)
+        found = ctx.until_visible(lambda: ctx.aws.elbv2.create_load_balancer(**p),
+                                  f"security groups {', '.join(p['SecurityGroups'])}")
     return {"arn": found["LoadBalancerArn"], "dns_name": found["DNSName"],
             "zone_id": found["CanonicalHostedZoneId"]}
 
@@ -319,7 +347,16 @@ def create_listener(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
     for listener in ctx.aws.elbv2.listeners(p["LoadBalancerArn"]):
         if listener["Port"] == p["Port"]:
             return {"arn": listener["ListenerArn"]}
-    return {"arn": ctx.aws.elbv2.create_listener(**p)["ListenerArn"]}
+    created = ctx.until_visible(lambda: ctx.aws.elbv2.create_listener(**p),
+                                f"the port {p['Port']} listener's target group and certificate")
+    return {"arn": created["ListenerArn"]}
+
+
+@forward("elbv2.set_load_balancer_attributes")
+def set_load_balancer_attributes(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    ctx.until_visible(lambda: ctx.aws.elbv2.set_attributes(p["LoadBalancerArn"], p["Attributes"]),
+                      f"load balancer {p['LoadBalancerArn']}")
+    return {}
 
 
 @forward("elbv2.delete_listener")
@@ -337,6 +374,8 @@ def delete_listener(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
 
 @forward("elbv2.wait_target_healthy")
 def wait_target_healthy(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    ctx.until_visible(lambda: ctx.aws.elbv2.target_health(p["TargetGroupArn"]),
+                      f"target group {p['TargetGroupArn']}")
     try:
         ctx.aws.elbv2.wait_in_service(p["TargetGroupArn"], p["Targets"],
                                       timeout=p["TimeoutSeconds"])
@@ -376,18 +415,18 @@ def create_security_group(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
 def delete_security_group(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
     group_id = p.get("GroupId") or _my_group(ctx, p["GroupName"], p["VpcId"])
     if group_id:
-        retry_while_in_use(lambda: ctx.aws.ec2.delete_security_group(group_id),
-                           what=f"delete security group {p['GroupName']}",
-                           timeout=ctx.delete_timeout)
+        ctx.delete(lambda: ctx.aws.ec2.delete_security_group(group_id),
+                   f"delete security group {p['GroupName']}")
     return {}
 
 
 @forward("ec2.authorize_ingress")
 def authorize_ingress(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
     try:
-        ctx.aws.ec2.authorize_ingress(p["GroupId"], p["IpPermissions"])
+        ctx.until_visible(lambda: ctx.aws.ec2.authorize_ingress(p["GroupId"], p["IpPermissions"]),
+                          f"security group {p['GroupId']}")
     except AwsConflictError as exc:
-        if getattr(exc, "code", "") != "InvalidPermission.Duplicate":
+        if exc.code != "InvalidPermission.Duplicate":
             raise
     return {}
 
@@ -401,7 +440,7 @@ def revoke_ingress(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
     except AwsNotFoundError:
         pass
     except AwsError as exc:
-        if getattr(exc, "code", "") not in ("InvalidPermission.NotFound",):
+        if exc.code != "InvalidPermission.NotFound":
             raise
     return {}
 
@@ -416,23 +455,36 @@ def _unresolved(value: Any) -> bool:
     return False
 
 
-@forward("ec2.set_instance_groups")
-def set_instance_groups(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+@forward("ec2.set_interface_groups")
+@forward("ec2.set_instance_groups")  # plans made before groups were set per interface
+def set_interface_groups(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
     return _set_groups(ctx, p)
 
 
+@inverse("ec2.set_interface_groups")
 @inverse("ec2.set_instance_groups")
-def restore_instance_groups(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+def restore_interface_groups(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
     return _set_groups(ctx, p)
 
 
 def _set_groups(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
+    """Give one network interface exactly these groups (security groups belong to interfaces;
+    AWS refuses to set an instance's groups when it has several)."""
     groups = [g for g in p["Groups"] if g]
-    current = [g["GroupId"] for g in ctx.aws.ec2.instances(instance_ids=[p["InstanceId"]])[0]
-               .get("SecurityGroups", [])]
+    raw = ctx.aws.ec2.instances(instance_ids=[p["InstanceId"]])[0]
+    interfaces = instance_interfaces(raw)
+    wanted = p.get("NetworkInterfaceId")
+    interface = next((i for i in interfaces if i.id == wanted), None) if wanted else \
+        web_interface(interfaces, ctx.plan.snapshot.instance.public_ip)
+    if interface is None:
+        raise StalePlanError(
+            f"network interface {wanted or '(primary)'} is no longer attached to "
+            f"{p['InstanceId']}", hint="re-plan; nothing was changed on the instance")
+    current = list(interface.security_group_ids)
     if sorted(current) != sorted(groups):
-        ctx.aws.ec2.set_instance_groups(p["InstanceId"], groups)
-    return {"before": current}
+        ctx.until_visible(lambda: ctx.aws.ec2.set_interface_groups(interface.id, groups),
+                          f"security groups {', '.join(groups)}")
+    return {"before": current, "interface": interface.id}
 
 
 # --- Lockdown -----------------------------------------------------------------------------------
@@ -447,7 +499,7 @@ def wait_old_ttl(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
             f"the lockdown waits until {ready:%Y-%m-%d %H:%M:%S}Z, when no resolver can still "
             "hold the old address", hint="run apply again after that (or now with --wait-for-ttl)")
     if remaining > 0:
-        time.sleep(remaining)
+        ctx.clock.sleep(remaining)
     return {"ready_at": ready.strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
@@ -467,6 +519,8 @@ def copy_groups_without_public_web(ctx: Context, p: dict[str, Any]) -> dict[str,
             Description=f"{original['GroupName']} ({group_id}) without web access from the "
                         f"internet (migrator {ctx.plan.id})",
             TagSpecifications=[{"ResourceType": "security-group", "Tags": p["Tags"]}])
+        ctx.until_visible(lambda c=copy_id: ctx.aws.ec2.security_groups(group_ids=[c]),
+                          f"security group {copy_id}")
         rules = without_public_web(normalize_permissions(original.get("IpPermissions", [])),
                                    group_id)
         if rules:
@@ -495,9 +549,8 @@ def delete_group_copies(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
         copy_id = copies.get(group_id) or _my_group(
             ctx, _copy_name(ctx, group_id, p["NameSuffix"]), p["VpcId"])
         if copy_id:
-            retry_while_in_use(lambda c=copy_id: ctx.aws.ec2.delete_security_group(c),
-                               what=f"delete security group {copy_id}",
-                               timeout=ctx.delete_timeout)
+            ctx.delete(lambda c=copy_id: ctx.aws.ec2.delete_security_group(c),
+                       f"delete security group {copy_id}")
     return {}
 
 
@@ -521,6 +574,12 @@ def _same_plain(live: dict[str, Any] | None, original: dict[str, Any]) -> bool:
         sorted(r["Value"] for r in original.get("ResourceRecords", []))
 
 
+def _changed_meanwhile(exc: AwsError) -> bool:
+    """Route53 refused the batch because a DELETE did not match the record exactly (someone
+    changed it between our read and our change): nothing in the batch was applied."""
+    return exc.code == "InvalidChangeBatch" or "do not match" in exc.message
+
+
 @forward("route53.switch_to_alias")
 def switch_to_alias(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
     zone, alias = p["HostedZoneId"], p["Alias"]
@@ -533,13 +592,29 @@ def switch_to_alias(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
             raise StalePlanError(
                 f"{original['Name']} {original['Type']} changed since the plan was made",
                 hint="re-plan; the record is left as it is now")
-        # UPSERT turns the plain record into an alias in place: no moment without an answer.
-        changes.append({"Action": "UPSERT", "ResourceRecordSet": _alias_record(original, alias)})
+        # A compare-and-swap, as AWS documents for changing a record's type: DELETE the exact
+        # original and CREATE the alias in one batch. Route53 applies a batch whole or not at
+        # all, and refuses the DELETE if the record is no longer exactly that, so a change made
+        # by someone else is never overwritten; resolvers see the old answer or the new one.
+        changes += [{"Action": "DELETE", "ResourceRecordSet": original},
+                    {"Action": "CREATE", "ResourceRecordSet": _alias_record(original, alias)}]
     ttl = max((o.get("TTL") or 0) for o in p["Originals"])
     if changes:
-        change_id = ctx.aws.route53.change(zone, changes, f"migrator {ctx.plan.id}: switch")
-        ctx.aws.route53.wait_insync(change_id, timeout=900)
+        _change_exactly(ctx, zone, changes, "switch",
+                        "a record changed since the plan was made; nothing was switched",
+                        "re-plan; the records are left as they are now")
     return {"switched_at": ctx.state.outputs.get("switched_at") or now(), "old_ttl": ttl}
+
+
+def _change_exactly(ctx: Context, zone: str, changes: list[dict[str, Any]], purpose: str,
+                    refused: str, hint: str) -> None:
+    try:
+        change_id = ctx.aws.route53.change(zone, changes, f"migrator {ctx.plan.id}: {purpose}")
+    except AwsError as exc:
+        if _changed_meanwhile(exc):
+            raise StalePlanError(f"{refused} ({exc.message})", hint=hint) from exc
+        raise
+    ctx.aws.route53.wait_insync(change_id, timeout=900)
 
 
 @inverse("route53.restore_records")
@@ -550,16 +625,20 @@ def restore_records(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
         live = _current(ctx, zone, original["Name"], original["Type"])
         if _same_plain(live, original):
             continue
-        if live is not None and p["Alias"].get("DNSName") and not _same_alias(live, p["Alias"]):
+        if live is not None and not (p["Alias"].get("DNSName") and _same_alias(live, p["Alias"])):
             raise StalePlanError(
                 f"{original['Name']} was changed by someone else since apply",
                 hint="restore it by hand; migrator does not overwrite changes it did not make")
-        changes.append({"Action": "UPSERT", "ResourceRecordSet": original})
+        # The same compare-and-swap back: DELETE our alias exactly as it is, CREATE the original.
+        if live is not None:
+            changes.append({"Action": "DELETE", "ResourceRecordSet": live})
+        changes.append({"Action": "CREATE", "ResourceRecordSet": original})
     if changes:
-        change_id = ctx.aws.route53.change(zone, changes, f"migrator {ctx.plan.id}: restore")
-        ctx.aws.route53.wait_insync(change_id, timeout=900)
+        _change_exactly(ctx, zone, changes, "restore",
+                        "a record changed since apply; nothing was restored",
+                        "restore it by hand; migrator does not overwrite changes it did not make")
         # Resolvers may hold the alias answer for its TTL: keep the load balancer up meanwhile.
-        time.sleep(ctx.dns_drain_seconds)
+        ctx.clock.sleep(ctx.dns_drain_seconds)
     return {}
 
 
@@ -583,11 +662,10 @@ def _verdict(checks: list[Any], where: str) -> dict[str, Any]:
                for c in checks]
     if failed:
         first = failed[0]
-        error = VerificationError(
+        raise VerificationError(
             f"{len(failed)} check(s) {where} failed; first: {first.name} at {first.target}: "
-            f"{first.detail}", hint="see `migrator verify`; fix and run apply again")
-        error.checks = checks  # type: ignore[attr-defined]
-        raise error
+            f"{first.detail}", hint="see `migrator verify`; fix and run apply again",
+            checks=checks)
     return {"checks": summary}
 
 

@@ -6,6 +6,9 @@ line (and a traceback only with -v).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from migrator.exit_status import ExitStatus
 
 
@@ -68,7 +71,11 @@ class LockedError(MigratorError):
 
 
 class AwsError(MigratorError):
-    """An AWS call failed."""
+    """An AWS call failed; `code` is AWS's error code ("" when there was no answer)."""
+
+    def __init__(self, message: str, *, hint: str | None = None, code: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.code = code
 
 
 class CredentialsError(AwsError):
@@ -98,7 +105,12 @@ class WaitTimeoutError(MigratorError):
 
 
 class VerificationError(MigratorError):
-    """A DNS or HTTPS check failed."""
+    """A DNS or HTTPS check failed; `checks` are every check's results, failed or not."""
+
+    def __init__(self, message: str, *, hint: str | None = None,
+                 checks: Sequence[Any] = ()) -> None:
+        super().__init__(message, hint=hint)
+        self.checks = list(checks)
 
 
 class StepDeferred(MigratorError):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from migrator.plan import (
     now,
     resolve,
 )
+from migrator.retry import FRESH_UNDO_WINDOW, SYSTEM_CLOCK, Clock
 from migrator.snapshot import Snapshot
 
 
@@ -53,6 +55,7 @@ class RunOptions:
     delete_timeout: float = 900.0
     check_stale: bool = True
     wait_for_ttl: bool = False
+    clock: Clock = SYSTEM_CLOCK
 
 
 @dataclass
@@ -70,12 +73,14 @@ class Executor:
     def save(self) -> None:
         planfile.save(self.plan, self.path)
 
-    def _context(self, step: Step, *, drain: bool = True) -> Context:
+    def _context(self, step: Step, *, drain: bool = True, fresh_seconds: float = 0.0
+                 ) -> Context:
         return Context(aws=self.aws, plan=self.plan, state=self.plan.state(step.id),
                        save=self.save, verifier=self.verifier,
                        dns_drain_seconds=self.options.dns_drain_seconds if drain else 0.0,
                        delete_timeout=self.options.delete_timeout,
-                       wait_for_ttl=self.options.wait_for_ttl)
+                       wait_for_ttl=self.options.wait_for_ttl, clock=self.options.clock,
+                       fresh_seconds=fresh_seconds)
 
     def _outputs(self) -> dict[str, dict[str, Any]]:
         return {sid: {**st.observed, **st.outputs} for sid, st in self.plan.states.items()}
@@ -227,12 +232,13 @@ class Executor:
         assert step.inverse is not None
         state = self.plan.state(step.id)
         params = resolve(step.inverse.params, self._outputs(), lenient=True)
+        fresh = 0.0 if state.status == REVERTING else _visibility_left(state.finished_at)
         state.status = REVERTING
         self.plan.record("reverting", step.id)
         self.save()
         self.reporter.step_started(step, True)
         began = time.monotonic()
-        ctx = self._context(step, drain=drain)
+        ctx = self._context(step, drain=drain, fresh_seconds=fresh)
         try:
             INVERSE[step.inverse.action](ctx, params)
         except KeyboardInterrupt:
@@ -252,6 +258,18 @@ class Executor:
         for text in ctx.notes:
             self.reporter.note(text)
         self.reporter.step_finished(step, REVERTED, time.monotonic() - began, True)
+
+
+def _visibility_left(finished_at: str | None) -> float:
+    """How much longer a resource created by a step that finished at finished_at may still be
+    invisible to part of AWS (so that "not found" does not yet mean it is gone)."""
+    if not finished_at:
+        return 0.0
+    try:
+        finished = datetime.strptime(finished_at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    except ValueError:
+        return 0.0
+    return max(0.0, FRESH_UNDO_WINDOW - (datetime.now(UTC) - finished).total_seconds())
 
 
 def snapshot_differences(planned: Snapshot, live: Snapshot) -> list[str]:
@@ -274,6 +292,8 @@ def snapshot_differences(planned: Snapshot, live: Snapshot) -> list[str]:
     elif planned.instance.security_group_ids != live.instance.security_group_ids:
         diffs.append(f"instance security groups are now "
                      f"{', '.join(live.instance.security_group_ids)}")
+    elif planned.instance.interfaces and planned.instance.interfaces != live.instance.interfaces:
+        diffs.append("the instance's network interfaces or their groups changed")
     planned_groups = {g.id: g.ingress for g in planned.security_groups}
     for group in live.security_groups:
         if group.id in planned_groups and planned_groups[group.id] != group.ingress:

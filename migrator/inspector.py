@@ -12,6 +12,7 @@ from migrator.names import normalize_domain
 from migrator.snapshot import (
     Certificate,
     Instance,
+    NetworkInterface,
     RecordSet,
     SecurityGroup,
     Snapshot,
@@ -130,16 +131,45 @@ def find_instance(aws: Any, address: str) -> Instance:
         raise PreflightError(f"instance {raw['InstanceId']} is {state}, not running",
                              hint="start it; the load balancer's health check needs it serving")
     name = next((t["Value"] for t in raw.get("Tags", []) if t["Key"] == "Name"), "")
+    interfaces = instance_interfaces(raw)
+    web = web_interface(interfaces, address)
+    web_raw = next((e for e in raw.get("NetworkInterfaces", [])
+                    if web and e["NetworkInterfaceId"] == web.id), {})
     return Instance(
         id=raw["InstanceId"], state=state, name=name, vpc_id=raw["VpcId"],
         subnet_id=raw["SubnetId"], availability_zone=raw["Placement"]["AvailabilityZone"],
         public_ip=address, private_ip=raw.get("PrivateIpAddress", ""),
-        security_group_ids=tuple(g["GroupId"] for g in raw.get("SecurityGroups", [])),
-        ipv6_addresses=tuple(sorted(
-            a["Ipv6Address"] for eni in raw.get("NetworkInterfaces", [])
-            if (eni.get("Attachment") or {}).get("DeviceIndex", 0) == 0
-            for a in eni.get("Ipv6Addresses", []))),
+        security_group_ids=web.security_group_ids if web else
+        tuple(g["GroupId"] for g in raw.get("SecurityGroups", [])),
+        ipv6_addresses=tuple(sorted(a["Ipv6Address"] for a in web_raw.get("Ipv6Addresses", []))),
+        interfaces=interfaces, web_interface_id=web.id if web else "",
     )
+
+
+def instance_interfaces(raw: dict[str, Any]) -> tuple[NetworkInterface, ...]:
+    """The instance's network interfaces by device index, each with its groups and the public
+    addresses associated with any of its private addresses (an Elastic IP may sit on a
+    secondary private address or on a secondary interface)."""
+    found = []
+    for eni in raw.get("NetworkInterfaces", []):
+        publics = {(eni.get("Association") or {}).get("PublicIp")}
+        publics |= {(a.get("Association") or {}).get("PublicIp")
+                    for a in eni.get("PrivateIpAddresses", [])}
+        found.append(NetworkInterface(
+            id=eni["NetworkInterfaceId"],
+            device_index=int((eni.get("Attachment") or {}).get("DeviceIndex", 0)),
+            security_group_ids=tuple(g["GroupId"] for g in eni.get("Groups", [])),
+            public_ips=tuple(sorted(p for p in publics if p))))
+    return tuple(sorted(found, key=lambda i: i.device_index))
+
+
+def web_interface(interfaces: tuple[NetworkInterface, ...],
+                  address: str) -> NetworkInterface | None:
+    """The interface that holds the site's public address (the primary one if none says so)."""
+    for interface in interfaces:
+        if address in interface.public_ips:
+            return interface
+    return next((i for i in interfaces if i.device_index == 0), None)
 
 
 def security_groups(aws: Any, instance: Instance) -> tuple[SecurityGroup, ...]:
@@ -193,13 +223,18 @@ def vpc_subnets(aws: Any, vpc_id: str) -> tuple[Subnet, ...]:
             elif assoc.get("SubnetId"):
                 explicit[assoc["SubnetId"]] = reach
     subnets = []
-    for raw in aws.ec2.subnets(vpc_id):
+    raws = aws.ec2.subnets(vpc_id)
+    zone_types = aws.ec2.zone_types(sorted({r["AvailabilityZone"] for r in raws})) if raws else {}
+    for raw in raws:
         public, public6 = explicit.get(raw["SubnetId"], main)
-        has_v6 = any(a.get("Ipv6CidrBlock") and "associated" in str(a.get("Ipv6CidrBlockState"))
+        has_v6 = any(a.get("Ipv6CidrBlock")
+                     and (a.get("Ipv6CidrBlockState") or {}).get("State") == "associated"
                      for a in raw.get("Ipv6CidrBlockAssociationSet", []))
         subnets.append(Subnet(id=raw["SubnetId"], availability_zone=raw["AvailabilityZone"],
                               cidr=raw["CidrBlock"], public=public,
-                              ipv6=public and public6 and has_v6))
+                              ipv6=public and public6 and has_v6,
+                              zone_type=zone_types.get(raw["AvailabilityZone"],
+                                                       "availability-zone")))
     return tuple(sorted(subnets, key=lambda s: (s.availability_zone, s.id)))
 
 

@@ -15,7 +15,7 @@ from migrator.inspector import covers
 from migrator.lockdown import has_public_web, without_public_web
 from migrator.names import elb_name
 from migrator.plan import Inverse, Plan, PlanOptions, Step, now, ref
-from migrator.snapshot import RecordSet, Snapshot
+from migrator.snapshot import Instance, RecordSet, Snapshot
 
 TAG_KEY = "migrator:plan"
 WARMUP_PORT = 8443
@@ -129,14 +129,15 @@ def plan_steps(snap: Snapshot, opts: PlanOptions, plan_id: str) -> list[Step]:
                      {"GroupId": ref("origin_security_group.group_id"),
                       "IpPermissions": [_from_group(ref("lb_security_group.group_id"))]},
                      "Remove that rule")),
-        Step("attach_origin_group", "ec2.set_instance_groups",
-             f"Attach the new group to instance {inst.id} beside its groups "
+        Step("attach_origin_group", "ec2.set_interface_groups",
+             f"Attach the new group to {_interface(inst)} beside its groups "
              f"{', '.join(inst.security_group_ids)}",
-             {"InstanceId": inst.id,
+             {**_where(inst),
               "Groups": [*inst.security_group_ids, ref("origin_security_group.group_id")]},
-             Inverse("ec2.set_instance_groups",
-                     {"InstanceId": inst.id, "Groups": list(inst.security_group_ids)},
-                     f"Give the instance back exactly {', '.join(inst.security_group_ids)}")),
+             Inverse("ec2.set_interface_groups",
+                     {**_where(inst), "Groups": list(inst.security_group_ids)},
+                     f"Give {_interface(inst)} back exactly "
+                     f"{', '.join(inst.security_group_ids)}")),
         Step("load_balancer", "elbv2.create_load_balancer",
              f"Create internet-facing application load balancer "
              f"{elb_name(snap.domain, suffix)} in {', '.join(subnets)}",
@@ -267,16 +268,31 @@ def lockdown_steps(snap: Snapshot, opts: PlanOptions, plan_id: str, ttl: int) ->
                      {"Copies": ref("lockdown_groups.copies"), "GroupIds": ids,
                       "VpcId": inst.vpc_id, "NameSuffix": suffix},
                      "Delete the copies")),
-        Step("lockdown_attach", "ec2.set_instance_groups",
-             f"Lock the instance down: the copies replace {', '.join(ids)} on {inst.id}, so "
-             "web traffic comes only through the load balancer",
-             {"InstanceId": inst.id,
-              "Groups": [*locked, ref("origin_security_group.group_id")]},
-             Inverse("ec2.set_instance_groups",
-                     {"InstanceId": inst.id, "Groups": [*inst.security_group_ids,
-                                                        ref("origin_security_group.group_id")]},
-                     "Give the instance its original groups back")),
+        Step("lockdown_attach", "ec2.set_interface_groups",
+             f"Lock the instance down: the copies replace {', '.join(ids)} on "
+             f"{_interface(inst)}, so web traffic comes only through the load balancer",
+             {**_where(inst), "Groups": [*locked, ref("origin_security_group.group_id")]},
+             Inverse("ec2.set_interface_groups",
+                     {**_where(inst), "Groups": [*inst.security_group_ids,
+                                                 ref("origin_security_group.group_id")]},
+                     f"Give {_interface(inst)} its original groups back")),
     ]
+
+
+def _where(inst: Instance) -> dict[str, str]:
+    """Which interface's groups a step sets: the one holding the site's public address."""
+    where = {"InstanceId": inst.id}
+    if inst.web_interface_id:
+        where["NetworkInterfaceId"] = inst.web_interface_id
+    return where
+
+
+def _interface(inst: Instance) -> str:
+    """The changed interface in words: "eni-1 (eth1) of instance i-1"."""
+    iface = next((i for i in inst.interfaces if i.id == inst.web_interface_id), None)
+    if iface is None:
+        return f"instance {inst.id}"
+    return f"{iface.id} (eth{iface.device_index}) of instance {inst.id}"
 
 
 def _from_group(group: Any) -> dict[str, Any]:
@@ -348,8 +364,8 @@ def dualstack(records: list[RecordSet]) -> bool:
 def check_security_group_room(snap: Snapshot) -> None:
     if len(snap.instance.security_group_ids) >= MAX_GROUPS_PER_INTERFACE:
         raise PreflightError(
-            f"instance {snap.instance.id} already has {MAX_GROUPS_PER_INTERFACE} security groups, "
-            "the default limit per network interface",
+            f"{_interface(snap.instance)} already has {MAX_GROUPS_PER_INTERFACE} security "
+            "groups, the default limit per network interface",
             hint="detach one, or raise the quota 'Security groups per network interface'")
 
 

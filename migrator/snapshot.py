@@ -51,6 +51,17 @@ class RecordSet:
 
 
 @dataclass(frozen=True)
+class NetworkInterface:
+    """One of the instance's network interfaces: security groups belong to interfaces, and an
+    instance's groups are the union of its interfaces' groups."""
+
+    id: str
+    device_index: int
+    security_group_ids: tuple[str, ...]
+    public_ips: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Instance:
     id: str
     state: str
@@ -60,8 +71,12 @@ class Instance:
     availability_zone: str
     public_ip: str
     private_ip: str
+    # The groups of the interface that holds public_ip: the ones the migration changes.
     security_group_ids: tuple[str, ...]
     ipv6_addresses: tuple[str, ...] = ()
+    interfaces: tuple[NetworkInterface, ...] = ()
+    # The interface holding public_ip ("" in plans made before interfaces were recorded).
+    web_interface_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,6 +96,8 @@ class Subnet:
     public: bool
     # An IPv6 CIDR and a ::/0 route to an internet gateway: a dualstack load balancer can use it.
     ipv6: bool = False
+    # availability-zone, local-zone or wavelength-zone: a load balancer cannot mix them.
+    zone_type: str = "availability-zone"
 
 
 @dataclass(frozen=True)
@@ -113,10 +130,12 @@ class Snapshot:
                 if r.name == fqdn and (rtype is None or r.type == rtype)]
 
     def public_subnets_by_zone(self) -> dict[str, Subnet]:
-        """One public subnet per Availability Zone, the instance's own subnet preferred."""
+        """One public subnet per Availability Zone, the instance's own subnet preferred; subnets
+        in Local or Wavelength Zones are left out (an ALB cannot mix them with AZ subnets)."""
         chosen: dict[str, Subnet] = {}
         for subnet in sorted(self.subnets, key=lambda s: (s.id != self.instance.subnet_id, s.id)):
-            if subnet.public and subnet.availability_zone not in chosen:
+            if subnet.public and subnet.zone_type == "availability-zone" \
+                    and subnet.availability_zone not in chosen:
                 chosen[subnet.availability_zone] = subnet
         return dict(sorted(chosen.items()))
 
@@ -134,10 +153,7 @@ class Snapshot:
                       tuple(data["zone"].get("nameservers", ()))),
             records=tuple(RecordSet(**{**r, "values": tuple(r["values"])})
                           for r in data["records"]),
-            instance=Instance(**{**data["instance"], "security_group_ids":
-                                 tuple(data["instance"]["security_group_ids"]),
-                                 "ipv6_addresses":
-                                 tuple(data["instance"].get("ipv6_addresses", ()))}),
+            instance=_instance(data["instance"]),
             security_groups=tuple(
                 SecurityGroup(g["id"], g["name"], tuple(g["ingress"]), tuple(g["shared_with"]))
                 for g in data["security_groups"]),
@@ -145,6 +161,19 @@ class Snapshot:
             certificates=tuple(Certificate(**{**c, "names": tuple(c["names"])})
                                for c in data.get("certificates", [])),
         )
+
+
+def _instance(data: dict[str, Any]) -> Instance:
+    return Instance(**{
+        **data,
+        "security_group_ids": tuple(data["security_group_ids"]),
+        "ipv6_addresses": tuple(data.get("ipv6_addresses", ())),
+        "interfaces": tuple(
+            NetworkInterface(id=i["id"], device_index=i["device_index"],
+                             security_group_ids=tuple(i["security_group_ids"]),
+                             public_ips=tuple(i.get("public_ips", ())))
+            for i in data.get("interfaces", ())),
+    })
 
 
 def _jsonable(value: Any) -> Any:

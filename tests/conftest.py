@@ -18,9 +18,10 @@ from moto.server import ThreadedMotoServer
 
 from migrator.cli import main
 from migrator.environment import Environment
+from migrator.sandbox import moto_fixes
 from migrator.sandbox.world import World, WorldSpec, seed_world
 
-pytest_plugins = ["tests.iam_recording"]
+pytest_plugins = ["tests.iam_recording", "tests.strict_fixtures"]
 
 REGION = "ap-northeast-1"
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -46,9 +47,11 @@ def aws_calls() -> Iterator[set[tuple[str, str]]]:
 def moto_endpoint() -> Iterator[str]:
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    moto_fixes.install()
     server.start()
     yield f"http://127.0.0.1:{port}"
     server.stop()
+    moto_fixes.uninstall()
 
 
 @pytest.fixture

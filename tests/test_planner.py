@@ -12,6 +12,7 @@ from migrator.planner import build_plan
 from migrator.snapshot import (
     Certificate,
     Instance,
+    NetworkInterface,
     RecordSet,
     SecurityGroup,
     Snapshot,
@@ -33,7 +34,9 @@ def snapshot(**changes: object) -> Snapshot:
         zone=Zone("Z1", "example.com.", ("ns-1.awsdns-1.org",)),
         records=(RecordSet("www.example.com.", "A", 300, ("127.0.0.10",)),),
         instance=Instance("i-1", "running", "web-1", "vpc-1", "subnet-a", "ap-northeast-1a",
-                          "127.0.0.10", "10.0.0.5", ("sg-web",)),
+                          "127.0.0.10", "10.0.0.5", ("sg-web",),
+                          interfaces=(NetworkInterface("eni-1", 0, ("sg-web",), ("127.0.0.10",)),),
+                          web_interface_id="eni-1"),
         security_groups=(SecurityGroup("sg-web", "web-server", PUBLIC_WEB),),
         subnets=(Subnet("subnet-a", "ap-northeast-1a", "10.0.0.0/24", True),
                  Subnet("subnet-p", "ap-northeast-1a", "10.0.9.0/24", False),
@@ -121,11 +124,13 @@ def test_whole_plan_for_a_www_subdomain() -> None:
              {"GroupId": ref("origin_security_group.group_id"), "IpPermissions": from_lb},
              Inverse("ec2.revoke_ingress", {"GroupId": ref("origin_security_group.group_id"),
                                             "IpPermissions": from_lb}, "Remove that rule")),
-        Step("attach_origin_group", "ec2.set_instance_groups",
-             "Attach the new group to instance i-1 beside its groups sg-web",
-             {"InstanceId": "i-1", "Groups": ["sg-web", ref("origin_security_group.group_id")]},
-             Inverse("ec2.set_instance_groups", {"InstanceId": "i-1", "Groups": ["sg-web"]},
-                     "Give the instance back exactly sg-web")),
+        Step("attach_origin_group", "ec2.set_interface_groups",
+             "Attach the new group to eni-1 (eth0) of instance i-1 beside its groups sg-web",
+             {"InstanceId": "i-1", "NetworkInterfaceId": "eni-1",
+              "Groups": ["sg-web", ref("origin_security_group.group_id")]},
+             Inverse("ec2.set_interface_groups",
+                     {"InstanceId": "i-1", "NetworkInterfaceId": "eni-1", "Groups": ["sg-web"]},
+                     "Give eni-1 (eth0) of instance i-1 back exactly sg-web")),
         Step("load_balancer", "elbv2.create_load_balancer",
              "Create internet-facing application load balancer www-example-com-0a1b2c3d in "
              "ap-northeast-1a, ap-northeast-1c",
@@ -290,15 +295,15 @@ def test_lockdown_steps_close_the_public_groups_after_the_old_ttl() -> None:
              Inverse("ec2.delete_group_copies",
                      {"Copies": ref("lockdown_groups.copies"), "GroupIds": ["sg-web"],
                       "VpcId": "vpc-1", "NameSuffix": "locked-0a1b2c3d"}, "Delete the copies")),
-        Step("lockdown_attach", "ec2.set_instance_groups",
-             "Lock the instance down: the copies replace sg-web on i-1, so web traffic comes "
-             "only through the load balancer",
+        Step("lockdown_attach", "ec2.set_interface_groups",
+             "Lock the instance down: the copies replace sg-web on instance i-1, so web traffic "
+             "comes only through the load balancer",
              {"InstanceId": "i-1", "Groups": [ref("lockdown_groups.sg-web"), "sg-mon",
                                               ref("origin_security_group.group_id")]},
-             Inverse("ec2.set_instance_groups",
+             Inverse("ec2.set_interface_groups",
                      {"InstanceId": "i-1", "Groups": ["sg-web", "sg-mon",
                                                       ref("origin_security_group.group_id")]},
-                     "Give the instance its original groups back")),
+                     "Give instance i-1 its original groups back")),
     ]
 
 

@@ -65,25 +65,21 @@ def translate_client_error(exc: botocore.exceptions.ClientError,
             denied = AccessDeniedError(
                 f"AWS denied {action} ({operation}): {message}",
                 hint=f"allow {action} for these credentials; `migrator iam-policy PLAN` prints "
-                     "the whole policy migrator needs")
+                     "the whole policy migrator needs", code=code)
         else:
             denied = AccessDeniedError(
                 f"AWS refused the credentials calling {action}: {message} ({code})",
                 hint="check the access key, secret and session token (an expired session is a "
-                     "common cause)")
-        denied.code = code  # type: ignore[attr-defined]
+                     "common cause)", code=code)
         return denied
     if "NotFound" in code or code in {"NoSuchHostedZone", "ResourceNotFoundException"}:
-        err: AwsError = AwsNotFoundError(f"{operation}: {message} ({code})")
-    elif any(code.endswith(suffix) for suffix in CONFLICT_SUFFIXES) or "InUse" in code:
-        err = AwsConflictError(f"{operation}: {message} ({code})")
-    else:
-        # Throttling and 5xx are retried by botocore (RETRY_CONFIG): say it gave up.
-        attempts = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
-        tried = f"; gave up after {attempts + 1} attempts" if attempts else ""
-        err = AwsError(f"{operation} failed: {message} ({code}{tried})")
-    err.code = code  # type: ignore[attr-defined]
-    return err
+        return AwsNotFoundError(f"{operation}: {message} ({code})", code=code)
+    if any(code.endswith(suffix) for suffix in CONFLICT_SUFFIXES) or "InUse" in code:
+        return AwsConflictError(f"{operation}: {message} ({code})", code=code)
+    # Throttling and 5xx are retried by botocore (RETRY_CONFIG): say it gave up.
+    attempts = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+    tried = f"; gave up after {attempts + 1} attempts" if attempts else ""
+    return AwsError(f"{operation} failed: {message} ({code}{tried})", code=code)
 
 
 def translate_errors(func: F) -> F:
@@ -132,12 +128,13 @@ BACKOFF = ((0.5, 10), (2, 15), (5, 1_000_000))
 
 
 def wait(waiter: botocore.waiter.Waiter, params: dict[str, Any], *, timeout: float,
-         what: str) -> None:
+         what: str, on_failure: Callable[[dict[str, Any]], AwsError] | None = None) -> None:
     """Run a boto3 waiter with a backing-off schedule until it succeeds or timeout passes.
 
     botocore's waiters poll at a fixed delay (60 s for ACM, 30 s for Route53), which would make a
     user wait long after the change happened; we run the same waiter in phases of growing delay.
-    A failure acceptor (e.g. certificate FAILED) ends the wait at once.
+    A failure acceptor (e.g. certificate FAILED) ends the wait at once, with the error
+    on_failure makes of the last response.
     """
     deadline = time.monotonic() + timeout
     for delay, attempts in BACKOFF:
@@ -149,7 +146,11 @@ def wait(waiter: botocore.waiter.Waiter, params: dict[str, Any], *, timeout: flo
             waiter.wait(**params, WaiterConfig={"Delay": delay, "MaxAttempts": attempts})
             return
         except botocore.exceptions.WaiterError as exc:
-            if "Max attempts exceeded" not in str(exc):
-                raise AwsError(f"{what}: {exc}") from exc
+            if "Max attempts exceeded" in str(exc):
+                continue
+            if on_failure is not None and exc.last_response and \
+                    "Error" not in exc.last_response:
+                raise on_failure(exc.last_response) from exc
+            raise AwsError(f"{what}: {exc}") from exc
     raise WaitTimeoutError(f"timed out after {int(timeout)} s waiting for {what}",
                            hint="run apply again to keep waiting; nothing is lost")

@@ -97,5 +97,14 @@ class Ec2:
     def revoke_egress(self, group_id: str, permissions: list[dict[str, Any]]) -> None:
         self._client.revoke_security_group_egress(GroupId=group_id, IpPermissions=permissions)
 
-    def set_instance_groups(self, instance_id: str, group_ids: list[str]) -> None:
-        self._client.modify_instance_attribute(InstanceId=instance_id, Groups=group_ids)
+    def set_interface_groups(self, interface_id: str, group_ids: list[str]) -> None:
+        """Exactly these groups on one network interface (groups belong to interfaces; EC2
+        refuses ModifyInstanceAttribute Groups on an instance with several)."""
+        self._client.modify_network_interface_attribute(NetworkInterfaceId=interface_id,
+                                                        Groups=group_ids)
+
+    def zone_types(self, zone_names: list[str]) -> dict[str, str]:
+        """Each zone's type: availability-zone, local-zone or wavelength-zone."""
+        zones = self._client.describe_availability_zones(
+            ZoneNames=zone_names, AllAvailabilityZones=True)["AvailabilityZones"]
+        return {z["ZoneName"]: z.get("ZoneType", "availability-zone") for z in zones}

@@ -64,6 +64,10 @@ class Elbv2:
         wait(self._client.get_waiter("load_balancers_deleted"), {"LoadBalancerArns": [arn]},
              timeout=timeout, what=f"load balancer {arn} to be deleted")
 
+    def set_attributes(self, arn: str, attributes: dict[str, str]) -> None:
+        self._client.modify_load_balancer_attributes(
+            LoadBalancerArn=arn, Attributes=[{"Key": k, "Value": v} for k, v in attributes.items()])
+
     def wait_available(self, arn: str, *, timeout: float) -> None:
         wait(self._client.get_waiter("load_balancer_available"), {"LoadBalancerArns": [arn]},
              timeout=timeout, what="the load balancer to be active")

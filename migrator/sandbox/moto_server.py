@@ -14,6 +14,8 @@ from typing import Any
 
 import boto3
 
+from . import moto_fixes
+
 SANDBOX_ACCESS_KEY_ID = "AKIASANDBOX000000000"
 SANDBOX_SECRET_ACCESS_KEY = "sandbox-secret-access-key"
 
@@ -84,6 +86,7 @@ class MotoServer:
             raise RuntimeError("a sandbox moto server already runs in this process")
         try:
             reset_moto_state()
+            moto_fixes.install()
             # werkzeug logs every request to stderr; the sandbox prints its own summary.
             wz = logging.getLogger("werkzeug")
             self._werkzeug_level = wz.level
@@ -94,6 +97,7 @@ class MotoServer:
             server = ThreadedMotoServer(ip_address=self.host, port=self._port, verbose=False)
             server.start()
         except BaseException:
+            moto_fixes.uninstall()
             self._restore()
             _running_lock.release()
             raise
@@ -118,6 +122,7 @@ class MotoServer:
         self._server.stop()
         self._server = None
         reset_moto_state()
+        moto_fixes.uninstall()
         self._restore()
         _running_lock.release()
 

@@ -1,0 +1,217 @@
+"""Corrections to moto where it contradicts AWS's documented API for calls migrator makes.
+
+Not strictness (that is `strict/`): without these, moto answers differently from AWS even at
+leisure, so a correct tool fails on moto or a wrong one passes.
+
+* Route53 change batches: AWS validates a batch against the zone as each change leaves it and
+  applies it whole or not at all; a DELETE must name the record exactly as it is (the documented
+  way to change a record's type is DELETE(old) + CREATE(new) in one batch, which then also fails
+  safely when someone changed the record meanwhile). moto checks DELETEs against its journal of
+  past changes and CREATEs against records that merely sort later, so it refuses that batch and
+  accepts DELETEs of values that are no longer there. A weighted and a simple record of one name
+  and type cannot coexist.
+* Security groups belong to network interfaces: an instance's groups are the union of its
+  interfaces' groups. moto keeps a separate list on the instance, which ModifyNetworkInterface-
+  Attribute does not change (and which leaks back into every interface's groups).
+* A subnet's IPv6 association state reads `{'State': 'associated'}` as a string, where AWS
+  sends `associated` (botocore enum SubnetCidrBlockStateCode).
+
+`install()` and `uninstall()` nest (a count), so the sandbox and the tests may both call them.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from typing import Any
+
+_lock = threading.Lock()
+_installed = 0
+_saved: dict[str, Any] = {}
+
+
+def install() -> None:
+    global _installed
+    with _lock:
+        _installed += 1
+        if _installed > 1:
+            return
+        from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+        from moto.ec2.models.instances import Instance
+        from moto.ec2.models.subnets import Subnet
+        from moto.route53.models import Route53Backend
+
+        _saved["subnet_ipv6"] = Subnet.__dict__["ipv6_cidr_block_association_set"]
+        Subnet.ipv6_cidr_block_association_set = property(_subnet_ipv6)
+        _saved["change"] = Route53Backend.change_resource_record_sets
+        _saved["instance_groups"] = Instance.__dict__.get("security_groups")
+        _saved["eni_groups"] = NetworkInterface.__dict__["group_set"]
+        Route53Backend.change_resource_record_sets = _change_resource_record_sets
+        Instance.security_groups = property(_instance_groups, _set_instance_groups)
+        NetworkInterface.group_set = property(_interface_groups)
+
+
+def uninstall() -> None:
+    global _installed
+    with _lock:
+        if _installed == 0:
+            return
+        _installed -= 1
+        if _installed:
+            return
+        from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+        from moto.ec2.models.instances import Instance
+        from moto.ec2.models.subnets import Subnet
+        from moto.route53.models import Route53Backend
+
+        Subnet.ipv6_cidr_block_association_set = _saved.pop("subnet_ipv6")
+        Route53Backend.change_resource_record_sets = _saved.pop("change")
+        original = _saved.pop("instance_groups")
+        if original is None:
+            del Instance.security_groups
+        else:
+            Instance.security_groups = original
+        NetworkInterface.group_set = _saved.pop("eni_groups")
+
+
+# -- Route53 -----------------------------------------------------------------------------------
+
+
+def _name(name: str) -> str:
+    return name.replace("\\052", "*").rstrip(".").lower()
+
+
+def _key(record: dict[str, Any]) -> tuple[str, str, str | None]:
+    return _name(record["Name"]), record["Type"], record.get("SetIdentifier")
+
+
+def _values(record: dict[str, Any]) -> list[str]:
+    return sorted(str(r["Value"] if isinstance(r, dict) else r)
+                  for r in record.get("ResourceRecords") or [])
+
+
+def _alias(record: dict[str, Any]) -> tuple[str, str, bool] | None:
+    target = record.get("AliasTarget")
+    if not target:
+        return None
+    evaluate = target.get("EvaluateTargetHealth", False)
+    if isinstance(evaluate, str):
+        evaluate = evaluate.lower() == "true"
+    return (str(target.get("HostedZoneId", "")), _name(str(target.get("DNSName", ""))),
+            bool(evaluate))
+
+
+def _same(live: dict[str, Any], given: dict[str, Any]) -> bool:
+    def ttl(record: dict[str, Any]) -> int | None:
+        value = record.get("TTL")
+        return None if value is None else int(value)
+
+    return (_alias(live) == _alias(given) and ttl(live) == ttl(given)
+            and _values(live) == _values(given)
+            and str(live.get("Weight") or "") == str(given.get("Weight") or ""))
+
+
+def _as_dict(rrset: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {"Name": rrset.name, "Type": rrset.type}
+    for key, attr in (("TTL", "ttl"), ("SetIdentifier", "set_identifier"),
+                      ("Weight", "weight"), ("AliasTarget", "alias_target")):
+        value = getattr(rrset, attr, None)
+        if value is not None:
+            record[key] = value
+    record["ResourceRecords"] = list(getattr(rrset, "records", None) or [])
+    return record
+
+
+def _refuse(message: str) -> Exception:
+    from moto.route53.exceptions import Route53ClientError
+
+    return Route53ClientError("InvalidChangeBatch", message)
+
+
+def _change_resource_record_sets(self: Any, zoneid: str, change_list: list[dict[str, Any]]
+                                 ) -> None:
+    from moto.route53.exceptions import DnsNameInvalidForZone, InvalidActionValue
+    from moto.route53.utils import validate_domain_name
+
+    zone = self.get_hosted_zone(zoneid)
+    zone_name = _name(zone.name)
+    records = {_key(r): r for r in (_as_dict(x) for x in zone.rrsets)}
+    # Validate the whole batch against the zone as each change leaves it; apply nothing unless
+    # every change is valid.
+    for change in change_list:
+        action, record = change["Action"], change["ResourceRecordSet"]
+        validate_domain_name(record["Name"], code="InvalidChangeBatch")
+        name = _name(record["Name"])
+        if name != zone_name and not name.endswith("." + zone_name):
+            raise DnsNameInvalidForZone(name=record["Name"], zone_name=zone.name)
+        key = _key(record)
+        said = f"[name='{name}.', type='{record['Type']}'" + (
+            f", set-identifier='{key[2]}']" if key[2] else "]")
+        if action == "DELETE":
+            live = records.get(key)
+            if live is None:
+                raise _refuse(f"Tried to delete resource record set {said} but it was not found")
+            if not _same(live, record):
+                raise _refuse(f"Tried to delete resource record set {said} but the values "
+                              "provided do not match the current values")
+            del records[key]
+        elif action in ("CREATE", "UPSERT"):
+            if action == "CREATE" and key in records:
+                raise _refuse(f"Tried to create resource record set {said} but it already "
+                              "exists")
+            if any(k[:2] == key[:2] and (k[2] is None) != (key[2] is None) for k in records):
+                raise _refuse(f"RRSet of type {record['Type']} with DNS name {name}. is not "
+                              "permitted because a conflicting RRSet of type "
+                              f"{record['Type']} with the same DNS name already exists in "
+                              f"zone {zone_name}.")
+            records[key] = record
+        else:
+            raise InvalidActionValue(action)
+    for change in change_list:
+        original = copy.deepcopy(change)
+        record = change["ResourceRecordSet"]
+        if not record["Name"].endswith("."):
+            record["Name"] += "."
+        if change["Action"] == "DELETE":
+            key = _key(record)
+            zone.rrsets = [r for r in zone.rrsets if _key(_as_dict(r)) != key]
+        else:
+            if "ResourceRecords" in record:
+                record["ResourceRecords"] = [r["Value"] if isinstance(r, dict) else r
+                                             for r in record["ResourceRecords"]]
+            zone.upsert_rrset(record)
+        zone.rr_changes.append(original)
+
+
+# -- EC2: groups on interfaces -------------------------------------------------------------------
+
+
+def _instance_groups(self: Any) -> list[Any]:
+    nics = self.__dict__.get("nics") or {}
+    if not nics:
+        return list(self.__dict__.get("_migrator_groups") or [])
+    groups: list[Any] = []
+    for _, nic in sorted(nics.items(), key=lambda item: item[0]):
+        for group in nic._group_set:
+            if group not in groups:
+                groups.append(group)
+    return groups
+
+
+def _set_instance_groups(self: Any, groups: list[Any] | None) -> None:
+    nics = self.__dict__.get("nics") or {}
+    if 0 in nics:
+        nics[0]._group_set = list(groups or [])
+    else:
+        self.__dict__["_migrator_groups"] = list(groups or [])
+
+
+def _interface_groups(self: Any) -> list[Any]:
+    return list(self._group_set)
+
+
+def _subnet_ipv6(self: Any) -> list[dict[str, Any]]:
+    return [{"ipv6CidrBlock": a["ipv6CidrBlock"], "associationId": a["associationId"],
+             "ipv6CidrBlockState": {"state": a["ipv6CidrBlockState"]["State"]}}
+            for a in self.ipv6_cidr_block_associations.values()
+            if a["ipv6CidrBlockState"]["State"] == "associated"]
