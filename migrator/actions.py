@@ -24,7 +24,7 @@ from migrator.errors import (
     WaitTimeoutError,
 )
 from migrator.inspector import instance_interfaces, normalize_permissions, web_interface
-from migrator.lockdown import without_public_web
+from migrator.lockdown import copy_description, without_public_web
 from migrator.plan import Plan, StepState, now
 from migrator.planner import TAG_KEY
 from migrator.retry import (
@@ -505,7 +505,9 @@ def wait_old_ttl(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
 
 def _copy_name(ctx: Context, group_id: str, suffix: str) -> str:
     original = ctx.aws.ec2.security_groups(group_ids=[group_id])[0]
-    return f"{original['GroupName']}-{suffix}"[:255]
+    # Group names are at most 255 characters: shorten the original's name, never the suffix
+    # that makes the copy's name differ from it.
+    return f"{original['GroupName'][:255 - len(suffix) - 1]}-{suffix}"
 
 
 @forward("ec2.copy_groups_without_public_web")
@@ -516,8 +518,7 @@ def copy_groups_without_public_web(ctx: Context, p: dict[str, Any]) -> dict[str,
         name = _copy_name(ctx, group_id, p["NameSuffix"])
         copy_id = _my_group(ctx, name, p["VpcId"]) or ctx.aws.ec2.create_security_group(
             GroupName=name, VpcId=p["VpcId"],
-            Description=f"{original['GroupName']} ({group_id}) without web access from the "
-                        f"internet (migrator {ctx.plan.id})",
+            Description=copy_description(original["GroupName"], group_id, ctx.plan.id),
             TagSpecifications=[{"ResourceType": "security-group", "Tags": p["Tags"]}])
         ctx.until_visible(lambda c=copy_id: ctx.aws.ec2.security_groups(group_ids=[c]),
                           f"security group {copy_id}")

@@ -145,6 +145,11 @@ def test_whole_plan_for_a_www_subdomain() -> None:
         Step("load_balancer_active", "elbv2.wait_load_balancer_active",
              "Wait for the load balancer to be active",
              {"LoadBalancerArn": ref("load_balancer.arn")}),
+        Step("load_balancer_attributes", "elbv2.set_load_balancer_attributes",
+             "Set the load balancer's idle timeout to 60 s (the origin was not seen closing "
+             "idle connections)",
+             {"LoadBalancerArn": ref("load_balancer.arn"),
+              "Attributes": {"idle_timeout.timeout_seconds": "60"}}),
         Step("http_listener", "elbv2.create_listener",
              "Add the HTTP:80 listener answering 301 to HTTPS",
              {"LoadBalancerArn": ref("load_balancer.arn"), "Protocol": "HTTP", "Port": 80,

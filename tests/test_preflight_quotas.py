@@ -139,7 +139,8 @@ def test_a_group_over_the_default_already_has_a_raised_quota() -> None:
 def test_the_copys_description_must_fit_255_characters() -> None:
     web = [rule(443, 443, "0.0.0.0/0")]
     assert copy_quota_problems("sg-0123456789abcdef0", "n" * 150, web, PLAN_ID) == []
-    [problem] = copy_quota_problems("sg-0123456789abcdef0", "n" * 255, web, PLAN_ID)
+    [problem] = copy_quota_problems("sg-0123456789abcdef0", "n" * 255, web, PLAN_ID,
+                                   fitted_description=False)
     assert "description would be 339 characters" in problem and "at most 255" in problem
     fitted = copy_description("n" * 255, "sg-0123456789abcdef0", PLAN_ID)
     assert len(fitted) == DESCRIPTION_MAX
@@ -155,11 +156,12 @@ def test_the_copys_description_must_fit_255_characters() -> None:
 def test_lockdown_findings_per_copied_group() -> None:
     web = (rule(443, 443, "0.0.0.0/0"),)
     snap = snapshot(security_groups=(SecurityGroup("sg-web", "web-server", web),
-                                     SecurityGroup("sg-long", "n" * 255, web),
+                                     SecurityGroup("sg-wide", "wide-open", tuple(
+                                         rule(i, 65535 - i, "0.0.0.0/0") for i in range(21))),
                                      SecurityGroup("sg-ssh", "ssh", (rule(22, 22, "1.2.3.4/32"),))))
     found = check_lockdown_quotas(snap, PlanOptions(), PLAN_ID)
     assert [(f.check, f.level, f.data["group_id"]) for f in found] == [
-        ("lockdown", "pass", "sg-web"), ("lockdown", "fail", "sg-long")]
+        ("lockdown", "pass", "sg-web"), ("lockdown", "fail", "sg-wide")]
     assert "--no-lockdown" in found[1].hint
     assert check_lockdown_quotas(snap, PlanOptions(lockdown=False), PLAN_ID) == []
     everything = replace(snap, security_groups=(SecurityGroup(
@@ -225,24 +227,26 @@ def test_a_lockdown_copy_over_the_rules_quota_is_refused(
     accepted(cli, session, dns_env, "--no-lockdown")
 
 
-def attach_long_named_group(session: boto3.Session, world: Any) -> str:
+def attach_group_too_big_to_copy(session: boto3.Session, world: Any) -> str:
+    """A group of 21 wide port ranges open to the internet: each splits into three around
+    80 and 443, so its copy would need 63 rules, over the default 60."""
     ec2 = session.client("ec2")
-    group = ec2.create_security_group(GroupName="w" * 200, Description="web, named at length",
+    group = ec2.create_security_group(GroupName="wide-open", Description="many wide ranges",
                                       VpcId=world.vpc_id)["GroupId"]
     ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
-         "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+        {"IpProtocol": "tcp", "FromPort": i, "ToPort": 65535 - i,
+         "IpRanges": [{"CidrIp": "0.0.0.0/0"}]} for i in range(21)])
     ec2.modify_instance_attribute(InstanceId=world.instance_id,
                                   Groups=[world.security_group_id, group])
     return str(group)
 
 
-def test_a_lockdown_copy_with_a_too_long_description_is_refused(
+def test_a_lockdown_copy_over_the_rules_quota_is_refused(
         world: Any, session: boto3.Session, cli: Any, dns_env: dict[str, str]) -> None:
-    long_group = attach_long_named_group(session, world)
+    wide_group = attach_group_too_big_to_copy(session, world)
     out = one_line(refused(cli, session, dns_env))
-    assert f"FAIL lockdown the lockdown cannot copy {long_group}" in out
-    assert "description would be 284 characters" in out and "at most 255" in out
+    assert f"FAIL lockdown the lockdown cannot copy {wide_group}" in out
+    assert "63 inbound IPv4 rules" in out and "is 60" in out
 
 
 def test_the_wizard_refuses_too_many_names_before_asking_anything(
@@ -266,7 +270,7 @@ def test_the_wizard_offers_to_plan_without_an_impossible_lockdown(
     import migrator.commands
     from migrator.prompts import CannedPrompter
 
-    attach_long_named_group(session, world)
+    attach_group_too_big_to_copy(session, world)
     answers: dict[str, Any] = {"--yes": False}
     if lockdown:
         answers["--no-lockdown"] = True  # insisting on the lockdown: refused
@@ -277,7 +281,7 @@ def test_the_wizard_offers_to_plan_without_an_impossible_lockdown(
     assert account_state(session) == before
     if lockdown:
         assert result.status == 2
-        assert "description would be 284 characters" in result.stderr
+        assert "63 inbound IPv4 rules" in result.stderr
         assert not Path("plans").exists()
         return
     assert result.status == 0, result.stdout + result.stderr
