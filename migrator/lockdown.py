@@ -154,8 +154,9 @@ def copy_quota_problems(group_id: str, group_name: str, ingress: Sequence[dict[s
     The copy's inbound rules (``without_public_web``: a range around 80/443 becomes several
     rules, each with every public source) must stay within the rules-per-group quota, and its
     description within 255 characters (actions.py fits it with ``copy_description``; pass
-    ``fitted_description=False`` to judge the full, unshortened text). Its outbound rules are the original's, copied as they
-    are, so they fit whatever quota the original fits. Raises PreflightError for a rule that
+    ``fitted_description=False`` to judge the full, unshortened text). Its outbound rules are
+    the original's, copied as they are, so they fit whatever quota the original fits.
+    Raises PreflightError for a rule that
     cannot be rewritten (all traffic from anywhere), as ``without_public_web`` does.
     """
     problems: list[str] = []
