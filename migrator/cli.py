@@ -105,6 +105,10 @@ def build_parser() -> ArgumentParser:
                     help="where to write the export lines (default .sandbox.env)")
     up.add_argument("--acm-delay", type=float, default=5.0, metavar="SECONDS",
                     help="seconds before ACM issues a requested certificate (default 5)")
+    up.add_argument("--strict", action="store_true",
+                    help="behave like AWS where it differs from moto: eventual consistency, "
+                         "provisioning and health check delays, validation by DNS, groups on "
+                         "interfaces, Route53 PENDING and throttling (delays scaled down)")
 
     p = command("wizard", "Ask step by step, show the plan, apply it (what `migrator` runs in "
                           "a terminal).")
@@ -187,6 +191,15 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         if isinstance(exc, Interrupted):
             return ExitStatus.INTERRUPTED
         return int(exc.exit_status)
+    except Exception as exc:  # a bug: still one line, and the way to see more
+        verbose = args is not None and getattr(args, "verbose", False)
+        if verbose:
+            env.err_console.print(traceback.format_exc(), markup=False, highlight=False)
+        _print_error(env, MigratorError(
+            f"unexpected {type(exc).__name__}: {exc}",
+            hint="this is a bug in migrator; please report it" + (
+                "" if verbose else " with the traceback that -v prints")))
+        return int(ExitStatus.ERROR)
 
 
 def _print_error(env: Environment, exc: MigratorError) -> None:

@@ -287,18 +287,29 @@ def cmd_verify(args: Any, env: Environment) -> int:
     return ExitStatus.SUCCESS
 
 
+def _sandbox(module: str) -> Any:
+    """A module of the sandbox, which needs the `sandbox` extra (moto, cryptography)."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"migrator.sandbox.{module}")
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.split(".")[0] in ("moto", "cryptography", "werkzeug", "flask"):
+            raise UsageError(f"the sandbox needs {exc.name}, which is not installed",
+                             hint="install the sandbox extra: pip install 'migrator[sandbox]'"
+                             ) from exc
+        raise
+
+
 def cmd_sandbox(args: Any, env: Environment) -> int:
     if args.sandbox_command != "up":
         raise UsageError("sandbox needs an action", hint="migrator sandbox up")
-    from migrator.sandbox.command import sandbox_up
-
-    return sandbox_up(args.env_file, args.acm_delay, env.console)
+    return int(_sandbox("command").sandbox_up(args.env_file, args.acm_delay, env.console,
+                                              strict=args.strict))
 
 
 def cmd_demo(args: Any, env: Environment) -> int:
-    from migrator.sandbox.demo import run_demo
-
-    return run_demo(env, assume_yes=args.yes, acm_delay=args.acm_delay)
+    return int(_sandbox("demo").run_demo(env, assume_yes=args.yes, acm_delay=args.acm_delay))
 
 
 def cmd_wizard(args: Any, env: Environment) -> int:

@@ -130,13 +130,13 @@ def plan_steps(snap: Snapshot, opts: PlanOptions, plan_id: str) -> list[Step]:
                       "IpPermissions": [_from_group(ref("lb_security_group.group_id"))]},
                      "Remove that rule")),
         Step("attach_origin_group", "ec2.set_interface_groups",
-             f"Attach the new group to {_interface(inst)} beside its groups "
+             f"Attach the new group to {interface_in_words(inst)} beside its groups "
              f"{', '.join(inst.security_group_ids)}",
              {**_where(inst),
               "Groups": [*inst.security_group_ids, ref("origin_security_group.group_id")]},
              Inverse("ec2.set_interface_groups",
                      {**_where(inst), "Groups": list(inst.security_group_ids)},
-                     f"Give {_interface(inst)} back exactly "
+                     f"Give {interface_in_words(inst)} back exactly "
                      f"{', '.join(inst.security_group_ids)}")),
         Step("load_balancer", "elbv2.create_load_balancer",
              f"Create internet-facing application load balancer "
@@ -285,12 +285,12 @@ def lockdown_steps(snap: Snapshot, opts: PlanOptions, plan_id: str, ttl: int) ->
                      "Delete the copies")),
         Step("lockdown_attach", "ec2.set_interface_groups",
              f"Lock the instance down: the copies replace {', '.join(ids)} on "
-             f"{_interface(inst)}, so web traffic comes only through the load balancer",
+             f"{interface_in_words(inst)}, so web traffic comes only through the load balancer",
              {**_where(inst), "Groups": [*locked, ref("origin_security_group.group_id")]},
              Inverse("ec2.set_interface_groups",
                      {**_where(inst), "Groups": [*inst.security_group_ids,
                                                  ref("origin_security_group.group_id")]},
-                     f"Give {_interface(inst)} its original groups back")),
+                     f"Give {interface_in_words(inst)} its original groups back")),
     ]
 
 
@@ -302,7 +302,7 @@ def _where(inst: Instance) -> dict[str, str]:
     return where
 
 
-def _interface(inst: Instance) -> str:
+def interface_in_words(inst: Instance) -> str:
     """The changed interface in words: "eni-1 (eth1) of instance i-1"."""
     iface = next((i for i in inst.interfaces if i.id == inst.web_interface_id), None)
     if iface is None:
@@ -379,7 +379,7 @@ def dualstack(records: list[RecordSet]) -> bool:
 def check_security_group_room(snap: Snapshot) -> None:
     if len(snap.instance.security_group_ids) >= MAX_GROUPS_PER_INTERFACE:
         raise PreflightError(
-            f"{_interface(snap.instance)} already has {MAX_GROUPS_PER_INTERFACE} security "
+            f"{interface_in_words(snap.instance)} already has {MAX_GROUPS_PER_INTERFACE} security "
             "groups, the default limit per network interface",
             hint="detach one, or raise the quota 'Security groups per network interface'")
 

@@ -113,3 +113,37 @@ def test_usage_errors_and_verbose_traceback(cli: Any, aws: str) -> None:
     assert result.status == 2 and "Traceback" in result.stderr
     result = cli("show", "missing.json")
     assert "Traceback" not in result.stderr and "does not exist" in result.stderr
+
+
+def test_an_unexpected_exception_is_one_line_and_says_how_to_see_more(
+        world: Any, cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import migrator.inspector
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise KeyError("SubnetId")
+
+    monkeypatch.setattr(migrator.inspector, "vpc_subnets", broken)
+    result = cli("inspect", "--domain", "www.example.com")
+    assert result.status == 1
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == "error: unexpected KeyError: 'SubnetId'"
+    assert "-v" in lines[1] and "bug" in lines[1]
+    verbose = cli("inspect", "--domain", "www.example.com", "-v")
+    assert verbose.status == 1 and "Traceback" in verbose.stderr
+
+
+@pytest.mark.parametrize("command", [["demo", "--yes"], ["sandbox", "up"]])
+def test_the_sandbox_without_its_extra_names_the_extra(command: list[str]) -> None:
+    import subprocess
+    import sys
+
+    # moto missing, as after `pip install migrator` without [sandbox].
+    code = ("import sys; sys.modules['moto'] = None\n"
+            "from migrator.cli import main\n"
+            f"sys.exit(main({command!r}))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1"})
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "pip install 'migrator[sandbox]'" in done.stderr

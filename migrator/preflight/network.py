@@ -8,6 +8,7 @@ from migrator.errors import PreflightError
 from migrator.planner import (
     MAX_GROUPS_PER_INTERFACE,
     check_security_group_room,
+    interface_in_words,
     load_balancer_subnets,
 )
 from migrator.preflight.model import Finding
@@ -44,9 +45,19 @@ def check_security_groups(snap: Snapshot) -> list[Finding]:
     else:
         findings.append(Finding(
             "security-groups", "pass",
-            f"instance {inst.id} has {len(inst.security_group_ids)} security group(s); the "
-            f"plan attaches one new group beside them (limit {MAX_GROUPS_PER_INTERFACE})",
-            data={"groups": list(inst.security_group_ids)}))
+            f"{interface_in_words(inst)} has {len(inst.security_group_ids)} security "
+            f"group(s); the plan attaches one new group beside them (limit "
+            f"{MAX_GROUPS_PER_INTERFACE} per interface)",
+            data={"groups": list(inst.security_group_ids),
+                  "interface": inst.web_interface_id}))
+    if len(inst.interfaces) > 1:
+        others = [i.id for i in inst.interfaces if i.id != inst.web_interface_id]
+        findings.append(Finding(
+            "security-groups", "info",
+            f"instance {inst.id} has {len(inst.interfaces)} network interfaces: only "
+            f"{inst.web_interface_id or 'the primary one'}, which holds {inst.public_ip}, "
+            f"changes; {', '.join(others)} keep their groups",
+            data={"interface": inst.web_interface_id, "others": others}))
     for group in snap.security_groups:
         if group.shared_with:
             findings.append(Finding(
