@@ -4,6 +4,10 @@ Once every part answers, the environment file is written (``export`` lines; ``so
 another shell), a short summary is printed, and load balancer changes are reported as they
 happen. On Ctrl-C/SIGTERM every part stops and the environment file is removed again (it would
 point at nothing).
+
+``strict=True`` (``migrator sandbox up --strict``) runs the strict AWS world: AWS's eventual
+consistency, provisioning, health-check thresholds, ACM validation through Route 53 and
+PENDING/INSYNC changes, with delays of seconds (``StrictConfig.demo()``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .runner import Sandbox, render_env
+from .strict import StrictConfig
 
 DEFAULT_ENV_FILE = ".sandbox.env"
 
@@ -50,15 +55,24 @@ def summary(sandbox: Sandbox, env_file: Path) -> Table:
     info = sandbox.info
     world = sandbox.world
     spec = sandbox.spec
-    table = Table(title="migrator sandbox", title_justify="left", show_header=True)
+    strict = sandbox.strict_config
+    title = "migrator sandbox (strict AWS)" if strict is not None else "migrator sandbox"
+    table = Table(title=title, title_justify="left", show_header=True)
     table.add_column("part", overflow="fold")
     table.add_column("where", overflow="fold")
     table.add_column("notes", overflow="fold")
-    table.add_row(
-        "AWS API (moto)",
-        info.moto_endpoint,
-        f"region {spec.region}; ACM issues certificates after {sandbox.acm_delay:g} s",
-    )
+    if strict is None:
+        table.add_row(
+            "AWS API (moto)",
+            info.moto_endpoint,
+            f"region {spec.region}; ACM issues certificates after {sandbox.acm_delay:g} s",
+        )
+    else:
+        table.add_row(
+            "AWS API (moto, strict AWS)",
+            info.moto_endpoint,
+            f"region {spec.region}; strict AWS: {strict_notes(strict)}",
+        )
     table.add_row(
         "DNS (authoritative)",
         f"{info.nameserver} udp+tcp",
@@ -81,8 +95,32 @@ def summary(sandbox: Sandbox, env_file: Path) -> Table:
     return table
 
 
-def sandbox_up(env_file: str | None, acm_delay: float, console: Console) -> int:
-    """Run the sandbox until SIGINT/SIGTERM; write ``env_file`` once it is up. Returns 0."""
+def strict_notes(config: StrictConfig) -> str:
+    """The strict world's delays, in one line for the summary."""
+    return (
+        f"new resources unseen for {config.ec2_visibility:g} s, load balancers provisioning "
+        f"{config.load_balancer_provisioning:g} s, health checks x{config.health_time_scale:g}, "
+        f"ACM issues {config.acm_issue_delay:g} s after its CNAMEs exist, Route 53 INSYNC after "
+        f"{config.route53_insync_delay:g} s"
+        + (
+            f", every {config.route53_throttle_every}th record change throttled"
+            if config.route53_throttle_every
+            else ""
+        )
+    )
+
+
+def sandbox_up(
+    env_file: str | None,
+    acm_delay: float,
+    console: Console,
+    *,
+    strict: bool = False,
+) -> int:
+    """Run the sandbox until SIGINT/SIGTERM; write ``env_file`` once it is up. Returns 0.
+
+    ``strict``: the strict AWS world (``StrictConfig.demo()``, ``acm_delay`` as ACM's issuance
+    delay once the validation records exist)."""
     path = Path(env_file or DEFAULT_ENV_FILE)
     stop = threading.Event()
     previous = _install_signal_handlers(stop)
@@ -93,7 +131,7 @@ def sandbox_up(env_file: str | None, acm_delay: float, console: Console) -> int:
     written: str | None = None
     try:
         with console.status("starting the sandbox (moto, world, origin, DNS, load balancers)"):
-            sandbox = Sandbox(acm_delay=acm_delay, on_event=on_event)
+            sandbox = Sandbox(acm_delay=acm_delay, on_event=on_event, strict=strict)
             sandbox.start()
         try:
             written = render_env(sandbox.env)

@@ -20,6 +20,10 @@ first, all registered targets when none is healthy, 503 when there are none): an
 target's address is its Elastic IP, reached through the connect-to table, over HTTPS with SNI =
 Host when the target group's protocol is HTTPS; X-Forwarded-For/-Proto/-Port and X-Amzn-Trace-Id
 are added. Connections to targets leave from the load balancer's own address.
+
+In the strict AWS world (``only_active``) a load balancer serves nothing while it is still
+``provisioning``, and health checks follow the target groups' own intervals and thresholds on a
+scaled clock (``health_time_scale``, see ``health.py``).
 """
 
 from __future__ import annotations
@@ -354,8 +358,11 @@ class DataPlane:
         enforce_security_groups: bool = True,
         upstream_timeout: float = 30.0,
         on_event: Callable[[str], None] | None = None,
+        health_time_scale: float | None = None,
+        only_active: bool = False,
     ):
         self.on_event = on_event
+        self.only_active = only_active
         self.pool = AddressPool(addresses)
         self.listen_ports = dict(listen_ports)
         self.connect_to = connect_to
@@ -363,7 +370,9 @@ class DataPlane:
         self.poll_interval = poll_interval
         self.enforce_security_groups = enforce_security_groups
         self.upstream_timeout = upstream_timeout
-        self.health = HealthMonitor(self.resolve_target, interval=health_interval)
+        self.health = HealthMonitor(
+            self.resolve_target, interval=health_interval, time_scale=health_time_scale
+        )
         self.rng = random.Random()
         self._round_robin = itertools.count()
         self._lock = threading.RLock()
@@ -468,6 +477,8 @@ class DataPlane:
             for lb in lbs:
                 address = self.pool.address_of(lb.arn)
                 if address is None or lb.type != "application":
+                    continue
+                if self.only_active and lb.state != "active":
                     continue
                 ports: set[int] = set()
                 for li in lb.listeners:

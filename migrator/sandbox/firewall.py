@@ -7,7 +7,8 @@ Two checks, both read moto's EC2 state at connection time:
   "the internet" is whatever connects from an address that is no sandbox load balancer, so in
   practice the rule must cover 127.0.0.1 (``0.0.0.0/0`` does);
 * the origin admits a connection to the instance's Elastic IP when the instance is running, the
-  Elastic IP is associated with it, and one of the instance's security groups allows the port:
+  Elastic IP is associated with it, and one of the security groups of the network interface
+  holding that address (as on AWS: groups filter per interface) allows the port:
   from the client address, or -- for a connection from a load balancer (the data plane opens
   those from the load balancer's own loopback address) -- from one of the load balancer's
   security groups or from a CIDR overlapping the load balancer's subnets.
@@ -52,10 +53,9 @@ def origin_admits(address: str, port: int, client: str, load_balancer_at: LoadBa
     account_id, region, instance = found
     if instance.state != "running":
         return False
+    groups = instance.public_group_ids or instance.security_group_ids
     rules = [
-        r
-        for r in moto_state.ingress_rules(account_id, region, instance.security_group_ids)
-        if r.covers_port(port)
+        r for r in moto_state.ingress_rules(account_id, region, groups) if r.covers_port(port)
     ]
     lb = load_balancer_at(client)
     if lb is not None:

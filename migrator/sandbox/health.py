@@ -13,6 +13,12 @@ security groups apply. The state is the last probe's result:
 Deregistered, draining and stopped targets keep moto's own answer. The sandbox probes every second
 and needs one result to change state (AWS: 30 s and 5 results by default), so a rehearsal does
 not wait minutes.
+
+With ``time_scale`` (the strict AWS world) the checks follow the target group as AWS does, on a
+scaled clock: each group is probed every HealthCheckIntervalSeconds x ``time_scale``; a target
+turns ``healthy`` after HealthyThresholdCount consecutive successes and ``unhealthy`` after
+UnhealthyThresholdCount consecutive failures (it stays ``initial`` until one of them), and only
+listeners of ``active`` load balancers put a group in use.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import contextlib
 import http.client
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +56,27 @@ UNUSED = Verdict(
     "Target group is not configured to receive traffic from the load balancer",
 )
 HEALTHY = Verdict("healthy")
+
+STRICT_TICK = 0.05  # how often the strict loop looks for due probes (seconds)
+
+
+@dataclass
+class _Track:
+    """Consecutive results of one target (strict mode)."""
+
+    verdict: Verdict = INITIAL
+    successes: int = 0
+    failures: int = 0
+
+    def add(self, result: Verdict, healthy_threshold: int, unhealthy_threshold: int) -> None:
+        if result.state == "healthy":
+            self.successes, self.failures = self.successes + 1, 0
+            if self.verdict.state != "healthy" and self.successes >= healthy_threshold:
+                self.verdict = HEALTHY
+        else:
+            self.successes, self.failures = 0, self.failures + 1
+            if self.verdict.state == "unhealthy" or self.failures >= unhealthy_threshold:
+                self.verdict = result
 
 
 def code_matches(matcher: str, status: int) -> bool:
@@ -80,10 +108,20 @@ def forwarded_groups(lbs: list[LoadBalancer]) -> dict[str, LoadBalancer]:
 class HealthMonitor:
     """Probes targets in a thread; answers ``verdict()`` for the proxy and for moto."""
 
-    def __init__(self, resolve: ResolveTarget, *, interval: float = 1.0, timeout: float = 2.0):
+    def __init__(
+        self,
+        resolve: ResolveTarget,
+        *,
+        interval: float = 1.0,
+        timeout: float = 2.0,
+        time_scale: float | None = None,
+    ):
         self._resolve = resolve
         self.interval = interval
         self.timeout = timeout
+        self.time_scale = time_scale
+        self._tracks: dict[tuple[str, str, int], _Track] = {}
+        self._next_due: dict[str, float] = {}
         self._lock = threading.Lock()
         self._verdicts: dict[tuple[str, str, int], Verdict] = {}
         self._in_use: set[str] = set()
@@ -134,43 +172,70 @@ class HealthMonitor:
             f"Health checks failed with these codes: [{response.status}]",
         )
 
+    def _probe_target(self, lb: LoadBalancer, tg: TargetGroup, target: Target) -> Verdict:
+        if tg.health_check_port == "traffic-port":
+            port = target.port
+        else:
+            port = int(tg.health_check_port) if tg.health_check_port.isdigit() else 0
+        resolved = self._resolve(lb, tg, target, tg.health_check_protocol, port)
+        if resolved is None:
+            return Verdict("unhealthy", "Target.FailedHealthChecks", "Health checks failed")
+        address, found = resolved
+        upstream = Upstream(
+            found.host,
+            found.port,
+            tls=found.tls,
+            sni=None,  # health checks carry no SNI; Host is the target's address
+            source_address=found.source_address,
+            timeout=min(self.timeout, tg.health_check_timeout),
+        )
+        return self.probe(upstream, tg.health_check_path, tg.matcher, f"{address}:{port}")
+
     def run_once(self) -> None:
         lbs = moto_state.load_balancers()
+        if self.time_scale is not None:
+            lbs = [lb for lb in lbs if lb.state == "active"]
         users = forwarded_groups(lbs)
-        verdicts: dict[tuple[str, str, int], Verdict] = {}
-        for tg_arn, lb in users.items():
-            tg = moto_state.target_group(lb.account_id, lb.region, tg_arn)
-            if tg is None:
-                continue
-            for target in tg.targets:
-                if tg.health_check_port == "traffic-port":
-                    port = target.port
-                else:
-                    port = int(tg.health_check_port) if tg.health_check_port.isdigit() else 0
-                resolved = self._resolve(lb, tg, target, tg.health_check_protocol, port)
-                if resolved is None:
-                    verdict = Verdict(
-                        "unhealthy", "Target.FailedHealthChecks", "Health checks failed"
-                    )
-                else:
-                    address, found = resolved
-                    upstream = Upstream(
-                        found.host,
-                        found.port,
-                        tls=found.tls,
-                        sni=None,  # health checks carry no SNI; Host is the target's address
-                        source_address=found.source_address,
-                        timeout=min(self.timeout, tg.health_check_timeout),
-                    )
-                    host = f"{address}:{port}"
-                    verdict = self.probe(upstream, tg.health_check_path, tg.matcher, host)
-                verdicts[(tg_arn, target.id, target.port)] = verdict
+        if self.time_scale is not None:
+            verdicts = self._strict_round(users)
+        else:
+            verdicts = {}
+            for tg_arn, lb in users.items():
+                tg = moto_state.target_group(lb.account_id, lb.region, tg_arn)
+                if tg is None:
+                    continue
+                for target in tg.targets:
+                    verdicts[(tg_arn, target.id, target.port)] = self._probe_target(lb, tg, target)
         with self._lock:
             self._verdicts = verdicts
             self._in_use = set(users)
         with self._cycle:
             self._cycles += 1
             self._cycle.notify_all()
+
+    def _strict_round(self, users: dict[str, LoadBalancer]) -> dict[tuple[str, str, int], Verdict]:
+        """Probe the groups that are due; thresholds decide each target's state."""
+        assert self.time_scale is not None
+        now = time.monotonic()
+        live: set[tuple[str, str, int]] = set()
+        for tg_arn, lb in users.items():
+            tg = moto_state.target_group(lb.account_id, lb.region, tg_arn)
+            if tg is None:
+                continue
+            keys = [(tg_arn, t.id, t.port) for t in tg.targets]
+            live.update(keys)
+            if now < self._next_due.get(tg_arn, 0.0):
+                continue
+            self._next_due[tg_arn] = now + max(tg.health_check_interval * self.time_scale, 0.01)
+            for key, target in zip(keys, tg.targets, strict=True):
+                result = self._probe_target(lb, tg, target)
+                track = self._tracks.setdefault(key, _Track())
+                track.add(result, tg.healthy_threshold, tg.unhealthy_threshold)
+        for key in [k for k in self._tracks if k not in live]:
+            del self._tracks[key]
+        for tg_arn in [a for a in self._next_due if a not in users]:
+            del self._next_due[tg_arn]
+        return {key: track.verdict for key, track in self._tracks.items()}
 
     def wake(self) -> None:
         """Probe now rather than at the next interval (e.g. a listener started using a group)."""
@@ -183,7 +248,8 @@ class HealthMonitor:
                 self.run_once()
             except Exception:  # keep probing whatever moto does meanwhile
                 log.debug("health: probe round failed", exc_info=True)
-            self._wake.wait(self.interval)
+            tick = self.interval if self.time_scale is None else min(self.interval, STRICT_TICK)
+            self._wake.wait(tick)
 
     def start(self) -> None:
         self._install_moto_patch()

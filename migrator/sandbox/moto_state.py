@@ -3,19 +3,46 @@
 moto's backends are plain Python objects mutated by request threads; everything here copies what
 it needs into frozen dataclasses (``list(...)`` first, never iterating a live dict) and never
 creates a backend as a side effect of looking.
+
+When the strict AWS layer (``sandbox/strict``) is installed it registers itself here
+(:func:`set_strict_view`): certificate status is then what its ACM rules say, so every reader
+agrees with the API. Security groups are read from the network interfaces whenever a layer keeps
+them there (``moto_fixes`` or ``strict``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from moto.acm.models import acm_backends
 from moto.ec2.models import ec2_backends
 from moto.elbv2.models import elbv2_backends
+
+
+class StrictView(Protocol):
+    """What the strict layer answers for the readers here."""
+
+    def certificate_status(self, bundle: Any) -> str | None:
+        """A certificate's status right now (None: no opinion)."""
+        ...
+
+
+_strict_view: StrictView | None = None
+
+
+def set_strict_view(view: StrictView | None) -> None:
+    """Install (or, with None, remove) the strict layer's view."""
+    global _strict_view
+    _strict_view = view
+
+
+def strict_view() -> StrictView | None:
+    return _strict_view
 
 
 def _existing(backend_dict: Any) -> Iterator[tuple[str, str, Any]]:
@@ -254,6 +281,11 @@ def _effective_status(bundle: Any, now: dt.datetime) -> str:
         not_after = bundle._cert.not_valid_after.replace(tzinfo=dt.UTC)
     if not_after <= now:
         return "EXPIRED"
+    view = _strict_view
+    if view is not None:
+        decided = view.certificate_status(bundle)
+        if decided is not None:
+            return decided
     if status == "PENDING_VALIDATION" and bundle.type == "AMAZON_ISSUED":
         created = bundle.created_at
         if created.tzinfo is None:
@@ -299,11 +331,42 @@ class Instance:
     state: str
     public_ip: str | None  # the Elastic IP if one is associated, else the public IP
     private_ip: str | None
-    security_group_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]  # the instance's (every interface's) groups
+    # the groups of the network interface that holds public_ip: what filters its traffic
+    public_group_ids: tuple[str, ...] = ()
+
+
+def _instance_level_groups(raw: Any) -> list[str]:
+    groups = [g.id for g in (getattr(raw, "security_groups", None) or []) if g is not None]
+    if not groups:
+        nics = getattr(raw, "nics", {}) or {}
+        nic = nics.get(0) if isinstance(nics, dict) else None
+        groups = [g.id for g in (getattr(nic, "group_set", None) or [])]
+    return groups
+
+
+def _groups_on_interfaces(raw: Any) -> bool:
+    """Does a layer over moto (``moto_fixes``, ``strict``) keep groups on the interfaces?
+
+    Both make ``Instance.security_groups`` a property (the union of the interfaces' groups).
+    Plain moto keeps the primary interface's groups in a list on the instance instead, which is
+    the only one ModifyInstanceAttribute changes.
+    """
+    return isinstance(inspect.getattr_static(type(raw), "security_groups", None), property)
+
+
+def _interface_groups(raw: Any, eni: Any) -> list[str]:
+    """The groups of one of the instance's interfaces."""
+    nics = getattr(raw, "nics", {}) or {}
+    primary = nics.get(0) if isinstance(nics, dict) else None
+    if eni is None or (eni is primary and not _groups_on_interfaces(raw)):
+        return _instance_level_groups(raw)
+    return [g.id for g in list(getattr(eni, "_group_set", None) or []) if g is not None]
 
 
 def _instance_view(backend: Any, raw: Any) -> Instance:
     eip = None
+    eip_eni = None
     for address in list(backend.addresses):
         inst = getattr(address, "instance", None)
         eni = getattr(address, "eni", None)
@@ -311,18 +374,19 @@ def _instance_view(backend: Any, raw: Any) -> Instance:
             eni is not None and getattr(getattr(eni, "instance", None), "id", None) == raw.id
         ):
             eip = address.public_ip
+            eip_eni = eni
             break
-    groups = [g.id for g in (getattr(raw, "security_groups", None) or []) if g is not None]
-    if not groups:
-        nics = getattr(raw, "nics", {}) or {}
-        nic = nics.get(0) if isinstance(nics, dict) else None
-        groups = [g.id for g in (getattr(nic, "group_set", None) or [])]
+    nics = getattr(raw, "nics", {}) or {}
+    public_eni = eip_eni
+    if public_eni is None and isinstance(nics, dict):
+        public_eni = nics.get(0)
     return Instance(
         id=raw.id,
         state=str(raw.state),
         public_ip=eip or getattr(raw, "public_ip", None),
         private_ip=getattr(raw, "private_ip", None),
-        security_group_ids=tuple(groups),
+        security_group_ids=tuple(_instance_level_groups(raw)),
+        public_group_ids=tuple(_interface_groups(raw, public_eni)),
     )
 
 

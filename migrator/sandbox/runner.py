@@ -6,6 +6,13 @@
 
 Everything listens on 127.0.0.0/8 at ports >= 1024. moto's state is process-wide, so one process
 runs one Sandbox at a time.
+
+``Sandbox(strict=True)`` runs the strict AWS world (``sandbox/strict``) for the sandbox's
+lifetime, installed once the "before" world is seeded (what was there before counts as old):
+eventual consistency, load balancer provisioning, health checks on the target groups' scaled
+intervals and thresholds, ACM issuing only once its CNAMEs exist, Route 53 PENDING then INSYNC.
+Without ``strict_config`` it uses ``StrictConfig.demo()`` with ``acm_delay`` as the issuance
+delay.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from .moto_server import (
 )
 from .origin import Origin, Site, origin_certificate
 from .ports import ConnectTo, ConnectToTable, PortReservation, address_pool, reserve_common_port
+from .strict import StrictAWS, StrictConfig
 from .world import World, WorldSpec, seed_world
 
 log = logging.getLogger(__name__)
@@ -87,8 +95,15 @@ class Sandbox:
         poll_interval: float = 0.2,
         health_interval: float = 1.0,
         on_event: Callable[[str], None] | None = None,
+        strict: bool = False,
+        strict_config: StrictConfig | None = None,
     ):
         self.acm_delay = acm_delay
+        self.strict = strict or strict_config is not None
+        self.strict_config: StrictConfig | None = None
+        if self.strict:
+            self.strict_config = strict_config or StrictConfig.demo(acm_issue_delay=acm_delay)
+        self.strict_layer: StrictAWS | None = None
         self.spec = spec or WorldSpec()
         self.lb_addresses = address_pool(lb_first_address, lb_pool_size)
         self.origin_cert_days = origin_cert_days
@@ -199,6 +214,8 @@ class Sandbox:
         self.moto = MotoServer(acm_delay=self.acm_delay)
         self.moto.start()
         self._world = seed_world(self.moto.session(spec.region), spec)
+        if self.strict_config is not None:
+            self.strict_layer = StrictAWS(self.strict_config).install()
 
         keys_thread.join()
         keys = keys_box.get("keys")
@@ -219,6 +236,10 @@ class Sandbox:
             health_interval=self.health_interval,
             enforce_security_groups=self.enforce_security_groups,
             on_event=self.on_event,
+            health_time_scale=(
+                self.strict_config.health_time_scale if self.strict_config is not None else None
+            ),
+            only_active=self.strict_config is not None,
         )
         self.dns = DNSServer(MotoRecordSource(self.dataplane.load_balancer_addresses))
         self.dns.start()
@@ -307,10 +328,15 @@ class Sandbox:
         if not self._started:
             return
         self._started = False
-        for part in (self.dataplane, self.origin, self.dns, self.moto):
+        # the strict layer goes after the data plane's moto hooks (stacked on it) and before
+        # moto (whose own corrections it is stacked on)
+        for part in (self.dataplane, self.origin, self.dns, self.strict_layer, self.moto):
             if part is not None:
                 try:
-                    part.stop()
+                    if isinstance(part, StrictAWS):
+                        part.uninstall()
+                    else:
+                        part.stop()
                 except Exception:
                     log.warning("stopping %s failed", type(part).__name__, exc_info=True)
         for reservation in self._reservations:
@@ -319,6 +345,7 @@ class Sandbox:
         if self.workdir is not None and self._given_workdir is None:
             shutil.rmtree(self.workdir, ignore_errors=True)
         self.dataplane = self.origin = self.dns = self.moto = None  # type: ignore[assignment]
+        self.strict_layer = None
         self._env = None
         self._world = None
 

@@ -4,6 +4,11 @@ Used by the sandbox and by the tests. It builds what a small team typically has:
 public subnets span several Availability Zones (route to an internet gateway), one running
 instance with an Elastic IP, its security group (SSH from an office range, 80/443 from anywhere),
 and a public hosted zone holding the site's A record next to unrelated records.
+
+Optionally the instance has a second network interface (device index 1) with its own security
+group, and the site's Elastic IP may sit on that interface instead of the primary one: then it
+is the second interface's group that admits the site's traffic (groups filter per interface),
+and the one a migration must change.
 """
 
 from __future__ import annotations
@@ -40,6 +45,16 @@ class WorldSpec:
     ipv6: bool = False
     # The domain's AAAA record pointing at the instance's IPv6 address (needs ipv6).
     aaaa: bool = False
+    # A second network interface on the instance (device index 1) with its own security group:
+    # "app-internal" (8080 from the VPC) -- or, with the public address on it, "web-server-eth1"
+    # (SSH from the office, 80/443 from anywhere).
+    second_interface: bool = False
+    # The site's Elastic IP (the A record's address) on that second interface (implies it).
+    public_address_on_second_interface: bool = False
+
+    @property
+    def has_second_interface(self) -> bool:
+        return self.second_interface or self.public_address_on_second_interface
 
 
 @dataclass(frozen=True)
@@ -54,6 +69,12 @@ class World:
     security_group_id: str = ""
     zone_id: str = ""
     other_instance_id: str | None = None
+    # the instance's network interfaces (device index 0, then 1 if the spec asked for it)
+    primary_interface_id: str = ""
+    second_interface_id: str | None = None
+    second_security_group_id: str | None = None
+    # the interface the Elastic IP (the site's address) is associated with
+    public_interface_id: str = ""
 
 
 def seed_world(session: boto3.Session, spec: WorldSpec | None = None) -> World:
@@ -78,14 +99,21 @@ def seed_world(session: boto3.Session, spec: WorldSpec | None = None) -> World:
     )
     first_subnet = next(iter(subnet_ids.values()))
     instance_id = _instance(ec2, first_subnet, sg_id, "web-1", ipv6=spec.ipv6)
+    described = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"]
+    primary_eni = described[0]["NetworkInterfaces"][0]["NetworkInterfaceId"]
+    second_eni = second_sg = None
+    if spec.has_second_interface:
+        second_eni, second_sg = _second_interface(ec2, spec, vpc_id, first_subnet, instance_id)
     allocation_id = ec2.allocate_address(Domain="vpc", Address=spec.address)["AllocationId"]
-    ec2.associate_address(AllocationId=allocation_id, InstanceId=instance_id)
+    if spec.public_address_on_second_interface and second_eni is not None:
+        ec2.associate_address(AllocationId=allocation_id, NetworkInterfaceId=second_eni)
+    else:
+        ec2.associate_address(AllocationId=allocation_id, InstanceId=instance_id)
     other = _instance(ec2, first_subnet, sg_id, "web-2") if spec.share_security_group else None
 
     ipv6_address = None
     if spec.aaaa:
-        found = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"]
-        ipv6_address = found[0]["NetworkInterfaces"][0]["Ipv6Addresses"][0]["Ipv6Address"]
+        ipv6_address = described[0]["NetworkInterfaces"][0]["Ipv6Addresses"][0]["Ipv6Address"]
     zone_id = _zone(route53, spec, ipv6_address)
     return World(
         spec=spec,
@@ -96,7 +124,38 @@ def seed_world(session: boto3.Session, spec: WorldSpec | None = None) -> World:
         security_group_id=sg_id,
         zone_id=zone_id,
         other_instance_id=other,
+        primary_interface_id=primary_eni,
+        second_interface_id=second_eni,
+        second_security_group_id=second_sg,
+        public_interface_id=(
+            second_eni if spec.public_address_on_second_interface and second_eni else primary_eni
+        ),
     )
+
+
+def _second_interface(
+    ec2, spec: WorldSpec, vpc_id: str, subnet_id: str, instance_id: str
+) -> tuple[str, str]:
+    """A second interface (device index 1) with its own group, attached to the instance."""
+    if spec.public_address_on_second_interface:
+        name, description = "web-server-eth1", "nginx on the web server's second interface"
+        rules = [
+            _rule(22, cidr=OFFICE_RANGE, description="office SSH"),
+            _rule(80, cidr="0.0.0.0/0"),
+            _rule(443, cidr="0.0.0.0/0"),
+        ]
+    else:
+        name, description = "app-internal", "internal application port"
+        rules = [_rule(8080, cidr="10.20.0.0/16", description="VPC")]
+    sg_id = ec2.create_security_group(GroupName=name, Description=description, VpcId=vpc_id)[
+        "GroupId"
+    ]
+    ec2.authorize_security_group_ingress(GroupId=sg_id, IpPermissions=rules)
+    eni_id = ec2.create_network_interface(
+        SubnetId=subnet_id, Groups=[sg_id], Description=f"{name} interface"
+    )["NetworkInterface"]["NetworkInterfaceId"]
+    ec2.attach_network_interface(NetworkInterfaceId=eni_id, InstanceId=instance_id, DeviceIndex=1)
+    return eni_id, sg_id
 
 
 def _rule(port: int, *, cidr: str, description: str = "") -> dict:
