@@ -38,6 +38,10 @@ from migrator.retry import (
 )
 
 T = TypeVar("T")
+# A create refused because the name is taken: by an interrupted run of this plan, whose resource
+# a lookup by name did not see yet, or by someone else (the adoption check tells which).
+DUPLICATE = frozenset({"DuplicateTargetGroupName", "DuplicateLoadBalancerName",
+                       "DuplicateListener", "InvalidGroup.Duplicate"})
 
 
 @dataclass
@@ -78,6 +82,23 @@ class Context:
             self.notes.append(f"waited {sum(waits):.1f} s for AWS to make {what} visible "
                               "(eventual consistency)")
         return result
+
+    def create_or_adopt(self, find: Callable[[], T | None], create: Callable[[], T],
+                        what: str) -> T:
+        """Create something unless an earlier, interrupted run did. That run's resource may
+        not be visible to `find` yet (AWS's reads are eventually consistent too); then the
+        create answers "duplicate", and the resource is waited for and adopted."""
+        found = find()
+        if found is not None:
+            return found
+        try:
+            return create()
+        except AwsError as exc:
+            if exc.code not in DUPLICATE:
+                raise
+        return poll(find, what=f"{what}, which AWS says exists, to be visible",
+                    deadline=VISIBILITY_DEADLINE, clock=self.clock,
+                    hint="check who created it; run apply again")
 
     def delete(self, call: Callable[[], Any], what: str) -> None:
         """Delete something: AWS refuses while a dependant lets go (a deleted load balancer's
@@ -225,7 +246,7 @@ def delete_validation_records(ctx: Context, p: dict[str, Any]) -> dict[str, Any]
     still_used = _validation_names_of_other_certificates(ctx, p.get("CertificateArn"))
     changes = []
     for record in created:
-        if record["Name"].lower() in still_used:
+        if _still_used(record["Name"], still_used):
             ctx.notes.append(f"kept {record['Name']}: another certificate still validates with it")
             continue
         live = _current(ctx, zone, record["Name"], "CNAME")
@@ -256,10 +277,31 @@ def _validation_names_of_other_certificates(ctx: Context, our_arn: str | None) -
         for option in detail.get("DomainValidationOptions", []):
             if "ResourceRecord" in option:
                 used.add(option["ResourceRecord"]["Name"].lower())
+            else:
+                # Requested a moment ago: ACM has not said its record yet, but it will be the
+                # one every certificate of this name gets. Keep whatever validates the name.
+                used.add(_PENDING + option["DomainName"].lower().removeprefix("*.").rstrip("."))
     return used
 
 
+_PENDING = "pending:"
+
+
+def _still_used(record_name: str, used: set[str]) -> bool:
+    """Whether a validation record ("_<hash>.NAME.") is one another certificate needs."""
+    name = record_name.lower()
+    return name in used or _PENDING + name.partition(".")[2].rstrip(".") in used
+
+
 # --- ELBv2 -------------------------------------------------------------------------------------
+
+def _adopted(ctx: Context, found: dict[str, Any] | None, arn_key: str, kind: str,
+             name: str) -> dict[str, Any] | None:
+    """What a lookup by name found, once it is known to be this plan's (refused otherwise)."""
+    if found is not None:
+        _adopt(ctx, found[arn_key], kind, name)
+    return found
+
 
 def _adopt(ctx: Context, arn: str, kind: str, name: str) -> None:
     if not ctx.mine(ctx.aws.elbv2.tags([arn]).get(arn, {})):
@@ -269,11 +311,11 @@ def _adopt(ctx: Context, arn: str, kind: str, name: str) -> None:
 
 @forward("elbv2.create_target_group")
 def create_target_group(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
-    found = ctx.aws.elbv2.target_group_named(p["Name"])
-    if found:
-        _adopt(ctx, found["TargetGroupArn"], "target group", p["Name"])
-        return {"arn": found["TargetGroupArn"]}
-    return {"arn": ctx.aws.elbv2.create_target_group(**p)["TargetGroupArn"]}
+    group = ctx.create_or_adopt(
+        lambda: _adopted(ctx, ctx.aws.elbv2.target_group_named(p["Name"]), "TargetGroupArn",
+                         "target group", p["Name"]),
+        lambda: ctx.aws.elbv2.create_target_group(**p), f"target group {p['Name']}")
+    return {"arn": group["TargetGroupArn"]}
 
 
 @inverse("elbv2.delete_target_group")
@@ -312,12 +354,12 @@ def deregister_targets(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
 
 @forward("elbv2.create_load_balancer")
 def create_load_balancer(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
-    found = ctx.aws.elbv2.load_balancer_named(p["Name"])
-    if found:
-        _adopt(ctx, found["LoadBalancerArn"], "load balancer", p["Name"])
-    else:
-        found = ctx.until_visible(lambda: ctx.aws.elbv2.create_load_balancer(**p),
-                                  f"security groups {', '.join(p['SecurityGroups'])}")
+    found = ctx.create_or_adopt(
+        lambda: _adopted(ctx, ctx.aws.elbv2.load_balancer_named(p["Name"]), "LoadBalancerArn",
+                         "load balancer", p["Name"]),
+        lambda: ctx.until_visible(lambda: ctx.aws.elbv2.create_load_balancer(**p),
+                                  f"security groups {', '.join(p['SecurityGroups'])}"),
+        f"load balancer {p['Name']}")
     return {"arn": found["LoadBalancerArn"], "dns_name": found["DNSName"],
             "zone_id": found["CanonicalHostedZoneId"]}
 
@@ -344,12 +386,16 @@ def wait_load_balancer_active(ctx: Context, p: dict[str, Any]) -> dict[str, Any]
 
 @forward("elbv2.create_listener")
 def create_listener(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
-    for listener in ctx.aws.elbv2.listeners(p["LoadBalancerArn"]):
-        if listener["Port"] == p["Port"]:
-            return {"arn": listener["ListenerArn"]}
-    created = ctx.until_visible(lambda: ctx.aws.elbv2.create_listener(**p),
-                                f"the port {p['Port']} listener's target group and certificate")
-    return {"arn": created["ListenerArn"]}
+    def find() -> dict[str, Any] | None:
+        return next((x for x in ctx.aws.elbv2.listeners(p["LoadBalancerArn"])
+                     if x["Port"] == p["Port"]), None)
+
+    listener = ctx.create_or_adopt(
+        find, lambda: ctx.until_visible(
+            lambda: ctx.aws.elbv2.create_listener(**p),
+            f"the port {p['Port']} listener's target group and certificate"),
+        f"the port {p['Port']} listener")
+    return {"arn": listener["ListenerArn"]}
 
 
 @forward("elbv2.set_load_balancer_attributes")
@@ -407,8 +453,9 @@ def _my_group(ctx: Context, name: str, vpc_id: str) -> str | None:
 
 @forward("ec2.create_security_group")
 def create_security_group(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
-    existing = _my_group(ctx, p["GroupName"], p["VpcId"])
-    return {"group_id": existing or ctx.aws.ec2.create_security_group(**p)}
+    return {"group_id": ctx.create_or_adopt(
+        lambda: _my_group(ctx, p["GroupName"], p["VpcId"]),
+        lambda: ctx.aws.ec2.create_security_group(**p), f"security group {p['GroupName']}")}
 
 
 @inverse("ec2.delete_security_group")
@@ -516,10 +563,13 @@ def copy_groups_without_public_web(ctx: Context, p: dict[str, Any]) -> dict[str,
     for group_id in p["GroupIds"]:
         original = ctx.aws.ec2.security_groups(group_ids=[group_id])[0]
         name = _copy_name(ctx, group_id, p["NameSuffix"])
-        copy_id = _my_group(ctx, name, p["VpcId"]) or ctx.aws.ec2.create_security_group(
-            GroupName=name, VpcId=p["VpcId"],
-            Description=copy_description(original["GroupName"], group_id, ctx.plan.id),
-            TagSpecifications=[{"ResourceType": "security-group", "Tags": p["Tags"]}])
+        copy_id = ctx.create_or_adopt(
+            lambda n=name: _my_group(ctx, n, p["VpcId"]),
+            lambda n=name, o=original, g=group_id: ctx.aws.ec2.create_security_group(
+                GroupName=n, VpcId=p["VpcId"],
+                Description=copy_description(o["GroupName"], g, ctx.plan.id),
+                TagSpecifications=[{"ResourceType": "security-group", "Tags": p["Tags"]}]),
+            f"security group {name}")
         ctx.until_visible(lambda c=copy_id: ctx.aws.ec2.security_groups(group_ids=[c]),
                           f"security group {copy_id}")
         rules = without_public_web(normalize_permissions(original.get("IpPermissions", [])),

@@ -1,4 +1,6 @@
-"""End to end through the CLI against moto in server mode: plan, apply, apply again, rollback."""
+"""End to end through the CLI on the strict AWS world (moto in server mode, made to behave like
+AWS: eventual consistency, provisioning, validation by DNS, groups on interfaces, Route53
+PENDING and throttling): plan, apply, apply again, rollback."""
 
 from __future__ import annotations
 
@@ -10,10 +12,28 @@ import boto3
 import pytest
 
 from migrator.names import valid_elb_name
+from migrator.sandbox.strict import StrictAWS
 from migrator.sandbox.world import WorldSpec, seed_world
 from tests.aws_state import account_state
+from tests.sandbox_fixtures import eventually
 
 TAG = "migrator:plan"
+
+
+@pytest.fixture
+def strict(strict_aws: StrictAWS) -> StrictAWS:
+    return strict_aws
+
+
+@pytest.fixture
+def world(strict: StrictAWS, session: boto3.Session) -> Any:
+    return seed(strict, session, WorldSpec())
+
+
+def seed(strict: StrictAWS, session: boto3.Session, spec: WorldSpec) -> Any:
+    """The world a migration starts from: old and settled, so seeded without the delays."""
+    with strict.relaxed():
+        return seed_world(session, spec)
 
 
 def plan_and_apply(cli: Any, *args: str) -> tuple[Path, dict[str, Any]]:
@@ -149,9 +169,10 @@ def test_rollback_restores_original_state_exactly(world: Any, session: boto3.Ses
 
 
 @pytest.fixture
-def apex_world(session: boto3.Session) -> Any:
-    return seed_world(session, WorldSpec(domain="example.com", extra_a_names=("www.example.com",),
-                                         cname_names=("shop.example.com",)))
+def apex_world(strict: StrictAWS, session: boto3.Session) -> Any:
+    return seed(strict, session, WorldSpec(domain="example.com",
+                                           extra_a_names=("www.example.com",),
+                                           cname_names=("shop.example.com",)))
 
 
 def test_apex_with_www_san(apex_world: Any, session: boto3.Session, cli: Any) -> None:
@@ -179,8 +200,8 @@ def test_rollback_keeps_validation_record_that_existed_before(
     acm, route53 = session.client("acm"), session.client("route53")
     # An earlier certificate for the same name, validated with the same CNAME ACM will give ours.
     old = acm.request_certificate(DomainName="www.example.com", ValidationMethod="DNS")
-    rr = acm.describe_certificate(CertificateArn=old["CertificateArn"])["Certificate"][
-        "DomainValidationOptions"][0]["ResourceRecord"]
+    rr = eventually(lambda: acm.describe_certificate(CertificateArn=old["CertificateArn"])[
+        "Certificate"]["DomainValidationOptions"][0].get("ResourceRecord"))
     route53.change_resource_record_sets(HostedZoneId=world.zone_id, ChangeBatch={"Changes": [
         {"Action": "CREATE", "ResourceRecordSet": {"Name": rr["Name"], "Type": "CNAME",
                                                    "TTL": 300,
@@ -199,7 +220,10 @@ def test_rollback_keeps_validation_record_another_certificate_uses(
     created = outputs(plan, "validation_records")["created"]
     assert len(created) == 1
     acm = session.client("acm")
+    # Requested a moment before the rollback: ACM has not even said its record yet.
     other = acm.request_certificate(DomainName="www.example.com", ValidationMethod="DNS")
+    assert "ResourceRecord" not in acm.describe_certificate(CertificateArn=other[
+        "CertificateArn"])["Certificate"]["DomainValidationOptions"][0]
     result = cli("rollback", str(path), "--yes", "--dns-drain", "0")
     assert result.status == 0, result.stderr
     assert "another certificate still validates with it" in result.stdout
@@ -224,8 +248,9 @@ def test_status_tells_when_the_last_cached_client_has_moved(world: Any, cli: Any
     assert "every client reaches the load balancer by" in text
 
 
-def test_lockdown_once_the_old_ttl_has_passed(session: boto3.Session, cli: Any) -> None:
-    world = seed_world(session, WorldSpec(ttl=2, share_security_group=True))
+def test_lockdown_once_the_old_ttl_has_passed(strict: StrictAWS, session: boto3.Session,
+                                              cli: Any) -> None:
+    world = seed(strict, session, WorldSpec(ttl=2, share_security_group=True))
     original = account_state(session)
     result = cli("plan", "--domain", "www.example.com", "--out", "p.json")
     assert result.status == 0, result.stderr
@@ -265,9 +290,9 @@ def test_no_lockdown_when_asked(world: Any, cli: Any) -> None:
     assert {s["state"]["status"] for s in plan["steps"]} == {"done", "skipped"}
 
 
-def test_aaaa_record_moves_to_a_dualstack_load_balancer(session: boto3.Session,
+def test_aaaa_record_moves_to_a_dualstack_load_balancer(strict: StrictAWS, session: boto3.Session,
                                                         cli: Any) -> None:
-    world = seed_world(session, WorldSpec(ipv6=True, aaaa=True))
+    world = seed(strict, session, WorldSpec(ipv6=True, aaaa=True))
     original = account_state(session)
     _, plan = plan_and_apply(cli, "--domain", "www.example.com")
     lb = session.client("elbv2").describe_load_balancers()["LoadBalancers"][0]

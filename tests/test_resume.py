@@ -15,6 +15,12 @@ from migrator.errors import AwsError
 from tests.aws_state import account_state
 
 
+@pytest.fixture
+def world(strict_world: Any) -> Any:
+    """These flows run on the strict AWS world (tests/strict_fixtures.py)."""
+    return strict_world
+
+
 def _fail_once(monkeypatch: pytest.MonkeyPatch, action: str, *, after_call: bool) -> None:
     """Make `action` fail once: before its AWS call, or after it (as if the process died
     between the call and the journal entry)."""
