@@ -43,6 +43,12 @@ APPLY = ("apply", "p.json", "--yes", "--skip-verify")
 ROLLBACK = ("rollback", "p.json", "--yes", "--dns-drain", "0")
 
 
+@pytest.fixture
+def world(strict_world: Any) -> Any:
+    """These flows run on the strict AWS world (tests/strict_fixtures.py)."""
+    return strict_world
+
+
 class Watch:
     """The moto server's view of the watched step: is it in progress (per the plan file) when a
     request from the subprocess arrives, and has AWS carried out a change for it."""

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from migrator.sandbox.runner import Sandbox
+from migrator.sandbox.strict import StrictConfig
 from migrator.verification import Verifier
 from migrator.verify.model import Check
 from tests.sandbox_fixtures import a_record, addresses, request, upsert
@@ -24,7 +25,7 @@ ORIGIN = "127.0.0.10"
 
 @pytest.fixture
 def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
-    with Sandbox(acm_delay=1, workdir=tmp_path / "sandbox") as sb:
+    with Sandbox(workdir=tmp_path / "sandbox", strict_config=StrictConfig.fast()) as sb:
         for key, value in sb.env.items():
             monkeypatch.setenv(key, value)
         yield sb

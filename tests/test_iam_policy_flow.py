@@ -28,6 +28,7 @@ from migrator import actions, planfile
 from migrator.errors import AwsError
 from migrator.iam_policy import iam_action, policy, uncovered
 from migrator.sandbox.runner import Sandbox
+from migrator.sandbox.strict import StrictConfig
 from tests.iam_recording import client_hooks, recording
 
 Call = tuple[str, str]
@@ -35,7 +36,7 @@ Call = tuple[str, str]
 
 @pytest.fixture
 def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
-    with Sandbox(acm_delay=1, workdir=tmp_path / "sandbox") as sb:
+    with Sandbox(workdir=tmp_path / "sandbox", strict_config=StrictConfig.fast()) as sb:
         for key, value in sb.env.items():
             monkeypatch.setenv(key, value)
         yield sb

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from migrator.sandbox.runner import Sandbox
+from migrator.sandbox.strict import StrictConfig
 from migrator.sandbox.world import WorldSpec
 from tests.aws_state import account_state
 
@@ -42,8 +43,9 @@ def sandbox(tmp_path: Path) -> Iterator[Callable[..., Sandbox]]:
     with ExitStack() as stack:
 
         def start(acm_delay: float) -> Sandbox:
-            return stack.enter_context(Sandbox(acm_delay=acm_delay, workdir=tmp_path / "sandbox",
-                                               spec=WorldSpec(ttl=1)))
+            return stack.enter_context(Sandbox(
+                workdir=tmp_path / "sandbox", spec=WorldSpec(ttl=1),
+                strict_config=StrictConfig.fast(acm_issue_delay=acm_delay)))
 
         yield start
 

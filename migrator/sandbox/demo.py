@@ -52,8 +52,8 @@ def run_demo(env: Environment, *, assume_yes: bool, acm_delay: float = 5.0) -> i
     console.print("A rehearsal on loopback: a simulated AWS account (moto), an authoritative DNS "
                   "server, the site's nginx stand-in and a load balancer data plane. Nothing "
                   "leaves this machine.")
-    with console.status("Starting the sandbox..."):
-        sandbox = Sandbox(acm_delay=acm_delay).start()
+    with console.status("Starting the sandbox (strict AWS)..."):
+        sandbox = Sandbox(acm_delay=acm_delay, strict=True).start()
     try:
         return _narrate(env, sandbox, ask, assume_yes)
     finally:
