@@ -26,8 +26,12 @@ def account_state(session: boto3.Session) -> dict[str, Any]:
     instances = {
         i["InstanceId"]: sorted(g["GroupId"] for g in i["SecurityGroups"])
         for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]}
+    interfaces = {
+        eni["NetworkInterfaceId"]: sorted(g["GroupId"] for g in eni.get("Groups", []))
+        for eni in ec2.describe_network_interfaces()["NetworkInterfaces"]}
     lbs = elbv2.describe_load_balancers()["LoadBalancers"]
     return {
+        "interface_groups": interfaces,
         "zones": zones,
         "security_groups": groups,
         "instance_groups": instances,
