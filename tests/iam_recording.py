@@ -73,7 +73,7 @@ def recording_session() -> Iterator[set[Call]]:
         with client_hooks(("before-call.*.*", _record)):
             yield _SESSION
     finally:
-        _SINKS.remove(_SESSION)
+        _forget(_SESSION)
 
 
 @contextlib.contextmanager
@@ -84,7 +84,12 @@ def recording() -> Iterator[set[Call]]:
     try:
         yield calls
     finally:
-        _SINKS.remove(calls)
+        _forget(calls)
+
+
+def _forget(sink: set[Call]) -> None:
+    # By identity: list.remove compares sets by value, and two empty sets are equal.
+    _SINKS[:] = [s for s in _SINKS if s is not sink]
 
 
 # --- The session-end check (a pytest plugin) ----------------------------------------------------
