@@ -3,16 +3,24 @@ boto3 directly (independently of the tool), so tests can assert "exactly as befo
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import boto3
 
+_CLIENTS: weakref.WeakKeyDictionary[boto3.Session, tuple[Any, ...]] = \
+    weakref.WeakKeyDictionary()
+
+
+def _clients(session: boto3.Session) -> tuple[Any, ...]:
+    """The session's four clients, made once per session (creating a client is costly)."""
+    if session not in _CLIENTS:
+        _CLIENTS[session] = tuple(session.client(s) for s in ("ec2", "elbv2", "acm", "route53"))
+    return _CLIENTS[session]
+
 
 def account_state(session: boto3.Session) -> dict[str, Any]:
-    ec2 = session.client("ec2")
-    elbv2 = session.client("elbv2")
-    acm = session.client("acm")
-    route53 = session.client("route53")
+    ec2, elbv2, acm, route53 = _clients(session)
     zones = {}
     for zone in route53.list_hosted_zones()["HostedZones"]:
         records = route53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]

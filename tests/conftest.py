@@ -19,6 +19,7 @@ from moto.server import ThreadedMotoServer
 from migrator.cli import main
 from migrator.environment import Environment
 from migrator.sandbox import moto_fixes
+from migrator.sandbox.moto_server import shared_botocore_session
 from migrator.sandbox.world import World, WorldSpec, seed_world
 
 pytest_plugins = ["tests.iam_recording", "tests.strict_fixtures"]
@@ -74,7 +75,7 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> s
 
 @pytest.fixture
 def session(aws: str) -> boto3.Session:
-    return boto3.Session(region_name=REGION)
+    return boto3.Session(region_name=REGION, botocore_session=shared_botocore_session())
 
 
 @pytest.fixture

@@ -33,6 +33,8 @@ import boto3
 import pytest
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
+from migrator.sandbox.strict import StrictAWS
+from migrator.sandbox.world import WorldSpec, seed_world
 from tests.aws_state import account_state
 
 APP_ID = "migrator-crash-test"  # botocore puts it in the User-Agent (AWS_SDK_UA_APP_ID)
@@ -289,6 +291,51 @@ def test_rollback_straight_after_a_killed_apply(world: Any, session: boto3.Sessi
         reap(proc)
     assert statuses(path)[step] == "running"
 
+    rolled = cli(*ROLLBACK)
+    assert rolled.status == 0, rolled.stderr
+    assert account_state(session) == original
+
+
+# Each kind of site AWS makes hard, killed inside the steps that differ for it (the plain site is
+# killed at every step above): the process dies after AWS carried out the step's change and
+# before the journal recorded it; apply then resumes, and a rollback killed inside the same
+# step's undo is run again.
+SITES = {
+    "apex-www-cname": (WorldSpec(domain="example.com", extra_a_names=("www.example.com",),
+                                 cname_names=("shop.example.com",)),
+                       ("--domain", "example.com", "--san", "www.example.com")),
+    "second-interface": (WorldSpec(second_interface=True, public_address_on_second_interface=True),
+                         ("--domain", "www.example.com")),
+    "dualstack": (WorldSpec(ipv6=True, aaaa=True), ("--domain", "www.example.com")),
+}
+
+
+@pytest.mark.parametrize(("site", "step"), [
+    ("apex-www-cname", "validation_records"), ("apex-www-cname", "switch_dns"),
+    ("second-interface", "attach_origin_group"),
+    ("dualstack", "load_balancer"), ("dualstack", "switch_dns"),
+])
+def test_each_kind_of_site_survives_a_kill_inside_its_own_steps(
+        strict_aws: StrictAWS, session: boto3.Session, cli: Any, tmp_path: Path,
+        server: Watch, site: str, step: str) -> None:
+    spec, plan_args = SITES[site]
+    with strict_aws.relaxed():
+        seed_world(session, spec)
+    original = account_state(session)
+    assert cli("plan", *plan_args, "--out", "p.json").status == 0
+    path = tmp_path / "p.json"
+
+    proc = start(tmp_path, APPLY)
+    assert kill_at(proc, path, step, "running", server, after_change=True) is not None, \
+        reap(proc)
+    resumed = cli(*APPLY)
+    assert resumed.status == 0, resumed.stderr
+    migrated = account_state(session)
+    assert len(migrated["load_balancers"]) == 1 and len(migrated["certificates"]) == 1
+
+    proc = start(tmp_path, ROLLBACK)
+    assert kill_at(proc, path, step, "reverting", server, after_change=True) is not None, \
+        reap(proc)
     rolled = cli(*ROLLBACK)
     assert rolled.status == 0, rolled.stderr
     assert account_state(session) == original

@@ -8,16 +8,32 @@ first describe after that many seconds.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 
 from . import moto_fixes
 
 SANDBOX_ACCESS_KEY_ID = "AKIASANDBOX000000000"
 SANDBOX_SECRET_ACCESS_KEY = "sandbox-secret-access-key"
+
+
+@functools.cache
+def _loader() -> botocore.loaders.Loader:
+    return botocore.loaders.create_loader()
+
+
+def shared_botocore_session() -> botocore.session.Session:
+    """A new botocore session whose loader is shared by every such session of the process, so
+    each service model (EC2's is large) is parsed once, not once per session."""
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _loader())
+    return core
 
 
 class SandboxSession(boto3.Session):
@@ -27,6 +43,7 @@ class SandboxSession(boto3.Session):
     """
 
     def __init__(self, endpoint_url: str, region_name: str, **kwargs: Any):
+        kwargs.setdefault("botocore_session", shared_botocore_session())
         super().__init__(
             aws_access_key_id=SANDBOX_ACCESS_KEY_ID,
             aws_secret_access_key=SANDBOX_SECRET_ACCESS_KEY,
@@ -35,11 +52,11 @@ class SandboxSession(boto3.Session):
         )
         self.endpoint_url = endpoint_url
 
-    def client(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def client(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["endpoint_url"] = kwargs.get("endpoint_url") or self.endpoint_url
         return super().client(*args, **kwargs)
 
-    def resource(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def resource(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["endpoint_url"] = kwargs.get("endpoint_url") or self.endpoint_url
         return super().resource(*args, **kwargs)
 
@@ -58,7 +75,7 @@ def set_acm_delay(seconds: float) -> None:
     """How long a requested ACM certificate stays PENDING_VALIDATION."""
     from moto import settings
 
-    settings.ACM_VALIDATION_WAIT = seconds  # type: ignore[assignment]
+    settings.ACM_VALIDATION_WAIT = seconds  # type: ignore[assignment]  # moto declares int; it only compares it
 
 
 class MotoServer:
