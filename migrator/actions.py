@@ -564,13 +564,13 @@ def copy_groups_without_public_web(ctx: Context, p: dict[str, Any]) -> dict[str,
         original = ctx.aws.ec2.security_groups(group_ids=[group_id])[0]
         name = _copy_name(ctx, group_id, p["NameSuffix"])
         copy_id = ctx.create_or_adopt(
-            lambda n=name: _my_group(ctx, n, p["VpcId"]),
-            lambda n=name, o=original, g=group_id: ctx.aws.ec2.create_security_group(
+            lambda n=name: _my_group(ctx, n, p["VpcId"]),  # type: ignore[misc]  # mypy#15459: default-arg lambda
+            lambda n=name, o=original, g=group_id: ctx.aws.ec2.create_security_group(  # type: ignore[misc]  # mypy#15459: default-arg lambda
                 GroupName=n, VpcId=p["VpcId"],
                 Description=copy_description(o["GroupName"], g, ctx.plan.id),
                 TagSpecifications=[{"ResourceType": "security-group", "Tags": p["Tags"]}]),
             f"security group {name}")
-        ctx.until_visible(lambda c=copy_id: ctx.aws.ec2.security_groups(group_ids=[c]),
+        ctx.until_visible(lambda c=copy_id: ctx.aws.ec2.security_groups(group_ids=[c]),  # type: ignore[misc]  # mypy#15459: default-arg lambda
                           f"security group {copy_id}")
         rules = without_public_web(normalize_permissions(original.get("IpPermissions", [])),
                                    group_id)
@@ -600,7 +600,7 @@ def delete_group_copies(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
         copy_id = copies.get(group_id) or _my_group(
             ctx, _copy_name(ctx, group_id, p["NameSuffix"]), p["VpcId"])
         if copy_id:
-            ctx.delete(lambda c=copy_id: ctx.aws.ec2.delete_security_group(c),
+            ctx.delete(lambda c=copy_id: ctx.aws.ec2.delete_security_group(c),  # type: ignore[misc]  # mypy#15459: default-arg lambda
                        f"delete security group {copy_id}")
     return {}
 
@@ -615,14 +615,14 @@ def _alias_record(original: dict[str, Any], alias: dict[str, Any]) -> dict[str, 
 
 def _same_alias(live: dict[str, Any] | None, alias: dict[str, Any]) -> bool:
     target = (live or {}).get("AliasTarget")
-    return bool(target) and target["DNSName"].rstrip(".").lower().removeprefix("dualstack.") == \
-        alias["DNSName"].rstrip(".").lower().removeprefix("dualstack.")
+    return bool(target and target["DNSName"].rstrip(".").lower().removeprefix("dualstack.") ==
+                alias["DNSName"].rstrip(".").lower().removeprefix("dualstack."))
 
 
 def _same_plain(live: dict[str, Any] | None, original: dict[str, Any]) -> bool:
-    return bool(live) and "AliasTarget" not in live and live.get("TTL") == original.get("TTL") \
-        and sorted(r["Value"] for r in live.get("ResourceRecords", [])) == \
-        sorted(r["Value"] for r in original.get("ResourceRecords", []))
+    return bool(live and "AliasTarget" not in live and live.get("TTL") == original.get("TTL")
+                and sorted(r["Value"] for r in live.get("ResourceRecords", [])) ==
+                sorted(r["Value"] for r in original.get("ResourceRecords", [])))
 
 
 def _changed_meanwhile(exc: AwsError) -> bool:

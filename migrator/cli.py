@@ -10,7 +10,7 @@ import traceback
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from migrator import __version__
 from migrator.environment import Environment
@@ -21,7 +21,7 @@ from migrator.exit_status import ExitStatus
 class ArgumentParser(argparse.ArgumentParser):
     """argparse that raises UsageError instead of exiting, so errors look like all others."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}", hint=f"see `{self.prog} --help`")
 
 

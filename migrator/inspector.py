@@ -133,8 +133,8 @@ def find_instance(aws: Any, address: str) -> Instance:
     name = next((t["Value"] for t in raw.get("Tags", []) if t["Key"] == "Name"), "")
     interfaces = instance_interfaces(raw)
     web = web_interface(interfaces, address)
-    web_raw = next((e for e in raw.get("NetworkInterfaces", [])
-                    if web and e["NetworkInterfaceId"] == web.id), {})
+    web_raw: dict[str, Any] = next((e for e in raw.get("NetworkInterfaces", [])
+                                    if web and e["NetworkInterfaceId"] == web.id), {})
     return Instance(
         id=raw["InstanceId"], state=state, name=name, vpc_id=raw["VpcId"],
         subnet_id=raw["SubnetId"], availability_zone=raw["Placement"]["AvailabilityZone"],
@@ -201,7 +201,7 @@ def normalize_permissions(permissions: list[dict[str, Any]]) -> list[dict[str, A
             items = [{k: v for k, v in item.items() if k in (sub, "Description")}
                      for item in perm.get(key, [])]
             if items:
-                rule[key] = sorted(items, key=lambda i, s=sub: i.get(s, ""))
+                rule[key] = sorted(items, key=lambda i, s=sub: i.get(s, ""))  # type: ignore[misc]  # mypy#15459: default-arg lambda
         out.append(rule)
     return sorted(out, key=lambda r: (r["IpProtocol"], r.get("FromPort", -1), str(r)))
 

@@ -46,7 +46,7 @@ def _guarded(label: str, job: Callable[[], str]) -> Outcome:
 def run_each(labels: list[str], job: Callable[[str], str], parallel: int) -> list[Outcome]:
     """job(label) for every label, `parallel` at a time; outcomes in the labels' order."""
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        futures = [pool.submit(_guarded, label, lambda lab=label: job(lab)) for label in labels]
+        futures = [pool.submit(_guarded, label, lambda lab=label: job(lab)) for label in labels]  # type: ignore[misc]  # mypy#15459: default-arg lambda
         return [f.result() for f in futures]
 
 

@@ -10,7 +10,7 @@ import functools
 import re
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import botocore.exceptions
 import botocore.waiter
@@ -104,7 +104,7 @@ def translate_errors(func: F) -> F:
         except botocore.exceptions.WaiterError as exc:
             raise WaitTimeoutError(f"{exc}") from exc
 
-    return wrapper  # type: ignore[return-value]
+    return cast(F, wrapper)
 
 
 def _service(args: tuple[Any, ...]) -> str | None:
@@ -150,7 +150,8 @@ def wait(waiter: botocore.waiter.Waiter, params: dict[str, Any], *, timeout: flo
                 continue
             if on_failure is not None and exc.last_response and \
                     "Error" not in exc.last_response:
-                raise on_failure(exc.last_response) from exc
+                # The waited-on operation's response, not a ClientError's (botocore-stubs say).
+                raise on_failure(cast("dict[str, Any]", exc.last_response)) from exc
             raise AwsError(f"{what}: {exc}") from exc
     raise WaitTimeoutError(f"timed out after {int(timeout)} s waiting for {what}",
                            hint="run apply again to keep waiting; nothing is lost")

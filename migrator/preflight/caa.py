@@ -15,12 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import dns.exception
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
+
+if TYPE_CHECKING:
+    import dns.rdtypes.ANY.CAA
 
 from migrator.preflight.model import Finding
 from migrator.preflight.probe import Dns
@@ -46,11 +49,13 @@ class Caa:
     def parse(cls, text: str) -> Caa | None:
         """From presentation form (``0 issue "amazon.com"``); None when it is not valid."""
         try:
-            rdata = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.CAA, text)
+            # from_text gives the type's own class (generic \# syntax too): here always CAA.
+            rdata = cast("dns.rdtypes.ANY.CAA.CAA",
+                         dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.CAA, text))
         except (dns.exception.DNSException, ValueError):
             return None
-        return cls(int(rdata.flags), rdata.tag.decode("ascii", "replace").lower(),  # type: ignore[attr-defined]
-                   rdata.value.decode("utf-8", "replace"))  # type: ignore[attr-defined]
+        return cls(int(rdata.flags), rdata.tag.decode("ascii", "replace").lower(),
+                   rdata.value.decode("utf-8", "replace"))
 
     def issuer(self) -> str:
         """The issuer domain name of an issue/issuewild value ('' means nobody)."""

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from migrator.netconfig import NetConfig
-from migrator.preflight.model import Finding
+from migrator.preflight.model import Finding, Level
 from migrator.preflight.probe import Response, https_get, https_skip_reason
 from migrator.snapshot import Snapshot
 from migrator.verify.fetch import StatusMatcher
@@ -74,7 +74,7 @@ def check_health(snap: Snapshot, net: NetConfig, path: str, matcher: str) -> Fin
         return Finding("health-check", "pass",
                        f"{asked} answers {status}, healthy with matcher {matcher}", data=data)
 
-    level = "warn" if healthy else "fail"
+    level: Level = "warn" if healthy else "fail"
     proposed_path: str | None = None
     proposed_matcher: str | None = None
     if 300 <= status < 400:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from migrator.netconfig import NetConfig
-from migrator.preflight.model import Finding
+from migrator.preflight.model import Finding, Level
 from migrator.preflight.probe import https_skip_reason, tcp_reach
 from migrator.snapshot import Snapshot
 from migrator.verify.tls import CertInfo, probe_tls
@@ -34,7 +34,7 @@ class InstanceReport:
 def check_running(snap: Snapshot) -> Finding:
     inst = snap.instance
     label = f"{inst.id} ({inst.name})" if inst.name else inst.id
-    level = "pass" if inst.state == "running" else "fail"
+    level: Level = "pass" if inst.state == "running" else "fail"
     return Finding("instance", level,
                    f"instance {label} is {inst.state} in {inst.availability_zone}, "
                    f"public address {inst.public_ip}",

@@ -4,6 +4,8 @@ one more security group on the instance, and groups shared with other instances 
 
 from __future__ import annotations
 
+from typing import Any
+
 from migrator.errors import PreflightError
 from migrator.planner import (
     MAX_GROUPS_PER_INTERFACE,
@@ -19,8 +21,9 @@ def check_subnets(snap: Snapshot) -> Finding:
     """The load balancer's subnets, as planner.load_balancer_subnets chooses them."""
     zones = sorted({s.availability_zone for s in snap.subnets})
     public = sorted({s.availability_zone for s in snap.subnets if s.public})
-    data = {"vpc_id": snap.instance.vpc_id, "zones": zones, "public_zones": public,
-            "instance_zone": snap.instance.availability_zone}
+    data: dict[str, Any] = {"vpc_id": snap.instance.vpc_id, "zones": zones,
+                            "public_zones": public,
+                            "instance_zone": snap.instance.availability_zone}
     try:
         chosen = load_balancer_subnets(snap)
     except PreflightError as exc:

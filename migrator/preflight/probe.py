@@ -185,7 +185,7 @@ def https_get(address: str, port: int, path: str, host_header: str, net: NetConf
             response.release_conn()
             response.close()
     except (HTTPError, OSError) as exc:
-        reason = exc
+        reason: BaseException = exc
         while reason.__context__ is not None and not isinstance(reason, OSError):
             reason = reason.__context__
         if isinstance(reason, ConnectionRefusedError):

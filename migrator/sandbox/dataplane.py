@@ -209,7 +209,7 @@ class CertificateStore:
                         sock.context = other.context
                         return
 
-            ctx.sni_callback = choose  # type: ignore[assignment]
+            ctx.sni_callback = choose
         return identity, ctx
 
 
@@ -494,6 +494,7 @@ class DataPlane:
                         if tls is None:
                             continue
                     desired[li.arn] = (lb, li, address, tls)
+            run: _Running | None  # the second loop below may find none
             for arn, run in list(self._running.items()):
                 want = desired.get(arn)
                 if want is None or (want[2], want[1].port, want[1].protocol) != (

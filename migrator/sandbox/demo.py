@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from rich.console import Console
 from rich.rule import Rule
 
 from migrator.cli import main
@@ -127,7 +128,7 @@ class _StepFailed(Exception):
         self.title, self.status = title, status
 
 
-def _expect_issuer(console: object, domain: str, net: NetConfig, address: str | None,
+def _expect_issuer(console: Console, domain: str, net: NetConfig, address: str | None,
                    label: str) -> str:
     """Resolve the site afresh and show who answers it; check it is `address` when given."""
     addresses = resolve_fresh(domain, net)
@@ -143,7 +144,7 @@ def _expect_issuer(console: object, domain: str, net: NetConfig, address: str | 
         raise VerificationError(f"HTTPS at {addresses[0]} failed: {reason}")
     if address is None and cert.issuer_org != "Amazon":
         raise VerificationError(f"the load balancer's certificate is issued by {cert.issuer}")
-    console.print(  # type: ignore[attr-defined]
+    console.print(
         f"  {domain} → {addresses[0]}: {label}, certificate issued by {cert.issuer}, "
         f"valid until {cert.not_after:%Y-%m-%d}", soft_wrap=True)
     return addresses[0]

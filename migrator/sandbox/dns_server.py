@@ -21,7 +21,7 @@ import socket
 import socketserver
 import struct
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -348,7 +348,7 @@ class Authority:
             return
         rrset = self._rrset(dns.name.from_text(view.zone.name), soa, "SOA")
         if len(rrset):
-            minimum = rrset[0].minimum  # type: ignore[attr-defined]
+            minimum = rrset[0].minimum
             rrset.update_ttl(min(rrset.ttl, minimum))
             response.authority.append(rrset)
 
@@ -360,12 +360,12 @@ class Authority:
             ns = self._rrset(owner, record, "NS")
             response.authority.append(ns)
             for rdata in ns:
-                glue_name = rdata.target.to_text().lower()  # type: ignore[attr-defined]
+                glue_name = rdata.target.to_text().lower()
                 if _is_under(glue_name, view.zone.name):
                     for glue in view.by_name.get(glue_name, []):
                         if glue.type in ("A", "AAAA") and glue.alias is None:
                             response.additional.append(
-                                self._rrset(rdata.target, glue, glue.type)  # type: ignore[attr-defined]
+                                self._rrset(rdata.target, glue, glue.type)
                             )
 
     def _answer_zone(
@@ -402,7 +402,7 @@ class Authority:
                 if not len(rrset):
                     return
                 response.answer.append(rrset)
-                target = rrset[0].target  # type: ignore[attr-defined]
+                target = rrset[0].target
                 next_name = target.to_text().lower()
                 if next_name in seen or not _is_under(next_name, view.zone.name):
                     return  # a loop, or data this zone is not authoritative for
@@ -462,6 +462,7 @@ class _TCPServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
     allow_reuse_address = True
     block_on_close = False
     dns: DNSServer
+    _handle_request_noblock: Callable[[], None]  # socketserver.BaseServer's; not in typeshed
 
 
 class DNSServer:

@@ -288,7 +288,7 @@ class HealthMonitor:
             )
 
         self._original_health_for = original
-        FakeTargetGroup.health_for = health_for  # type: ignore[method-assign]
+        FakeTargetGroup.health_for = health_for  # type: ignore[method-assign, assignment]  # deliberate moto monkeypatch
 
     def _remove_moto_patch(self) -> None:
         if self._original_health_for is None:
@@ -296,5 +296,5 @@ class HealthMonitor:
         from moto.elbv2.models import FakeTargetGroup
 
         with contextlib.suppress(Exception):
-            FakeTargetGroup.health_for = self._original_health_for  # type: ignore[method-assign]
+            FakeTargetGroup.health_for = self._original_health_for  # type: ignore[method-assign]  # deliberate moto monkeypatch
         self._original_health_for = None

@@ -42,13 +42,13 @@ def install() -> None:
         from moto.route53.models import Route53Backend
 
         _saved["subnet_ipv6"] = Subnet.__dict__["ipv6_cidr_block_association_set"]
-        Subnet.ipv6_cidr_block_association_set = property(_subnet_ipv6)
+        Subnet.ipv6_cidr_block_association_set = property(_subnet_ipv6)  # type: ignore[method-assign, assignment]  # deliberate moto monkeypatch
         _saved["change"] = Route53Backend.change_resource_record_sets
         _saved["instance_groups"] = Instance.__dict__.get("security_groups")
         _saved["eni_groups"] = NetworkInterface.__dict__["group_set"]
-        Route53Backend.change_resource_record_sets = _change_resource_record_sets
-        Instance.security_groups = property(_instance_groups, _set_instance_groups)
-        NetworkInterface.group_set = property(_interface_groups)
+        Route53Backend.change_resource_record_sets = _change_resource_record_sets  # type: ignore[method-assign]  # deliberate moto monkeypatch
+        Instance.security_groups = property(_instance_groups, _set_instance_groups)  # type: ignore[assignment]  # deliberate moto monkeypatch
+        NetworkInterface.group_set = property(_interface_groups)  # type: ignore[method-assign, assignment]  # deliberate moto monkeypatch
 
 
 def uninstall() -> None:
@@ -64,14 +64,14 @@ def uninstall() -> None:
         from moto.ec2.models.subnets import Subnet
         from moto.route53.models import Route53Backend
 
-        Subnet.ipv6_cidr_block_association_set = _saved.pop("subnet_ipv6")
-        Route53Backend.change_resource_record_sets = _saved.pop("change")
+        Subnet.ipv6_cidr_block_association_set = _saved.pop("subnet_ipv6")  # type: ignore[method-assign]  # deliberate moto monkeypatch
+        Route53Backend.change_resource_record_sets = _saved.pop("change")  # type: ignore[method-assign]  # deliberate moto monkeypatch
         original = _saved.pop("instance_groups")
         if original is None:
-            del Instance.security_groups
+            del Instance.security_groups  # type: ignore[misc]  # deliberate moto monkeypatch
         else:
             Instance.security_groups = original
-        NetworkInterface.group_set = _saved.pop("eni_groups")
+        NetworkInterface.group_set = _saved.pop("eni_groups")  # type: ignore[method-assign]  # deliberate moto monkeypatch
 
 
 # -- Route53 -----------------------------------------------------------------------------------

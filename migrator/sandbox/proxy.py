@@ -15,7 +15,7 @@ import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
-from typing import BinaryIO
+from io import BufferedIOBase
 
 from .ports import ensure_loopback
 
@@ -104,7 +104,7 @@ def _request_body(handler: BaseHTTPRequestHandler) -> Iterator[bytes] | bytes | 
     return _read_exactly(handler.rfile, total)
 
 
-def _read_exactly(stream: BinaryIO, total: int) -> Iterator[bytes]:
+def _read_exactly(stream: BufferedIOBase, total: int) -> Iterator[bytes]:
     """total bytes of a request body from stream, in pieces of at most CHUNK."""
     remaining = total
     while remaining:

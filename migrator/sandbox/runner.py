@@ -344,7 +344,7 @@ class Sandbox:
         self._reservations.clear()
         if self.workdir is not None and self._given_workdir is None:
             shutil.rmtree(self.workdir, ignore_errors=True)
-        self.dataplane = self.origin = self.dns = self.moto = None  # type: ignore[assignment]
+        self.dataplane = self.origin = self.dns = self.moto = None
         self.strict_layer = None
         self._env = None
         self._world = None

@@ -38,6 +38,7 @@ class SandboxHTTPServer(socketserver.ThreadingMixIn, HTTPServer):
 
     daemon_threads = True
     block_on_close = False
+    _handle_request_noblock: Callable[[], None]  # socketserver.BaseServer's; not in typeshed
 
     def __init__(
         self,

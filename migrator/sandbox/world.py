@@ -14,8 +14,12 @@ and the one a migration must change.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import boto3
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2.type_defs import IpPermissionTypeDef, IpRangeTypeDef
 
 OFFICE_RANGE = "198.51.100.0/24"  # TEST-NET-2: documentation only, never contacted.
 AMI_ID = "ami-12c6146b"  # one of moto's built-in Amazon Linux images
@@ -158,8 +162,8 @@ def _second_interface(
     return eni_id, sg_id
 
 
-def _rule(port: int, *, cidr: str, description: str = "") -> dict:
-    ip_range: dict = {"CidrIp": cidr}
+def _rule(port: int, *, cidr: str, description: str = "") -> IpPermissionTypeDef:
+    ip_range: IpRangeTypeDef = {"CidrIp": cidr}
     if description:
         ip_range["Description"] = description
     return {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [ip_range]}

@@ -169,7 +169,7 @@ def _authoritative_servers(
 
 
 def _follow(
-    response: dns.message.Message, qname: dns.name.Name, rdtype: int
+    response: dns.message.Message, qname: dns.name.Name, rdtype: dns.rdatatype.RdataType
 ) -> tuple[list[str], int | None, str | None]:
     """Addresses for *qname* in the answer section, following CNAMEs inside it."""
     current = qname
@@ -186,7 +186,8 @@ def _follow(
 
 
 def _ask_authoritative(
-    qname: dns.name.Name, rdtype: int, servers: Sequence[tuple[str, int, str]], net: NetConfig
+    qname: dns.name.Name, rdtype: dns.rdatatype.RdataType,
+    servers: Sequence[tuple[str, int, str]], net: NetConfig,
 ) -> tuple[dns.message.Message | None, str, list[str]]:
     query = dns.message.make_query(qname, rdtype)
     query.flags &= ~dns.flags.RD

@@ -256,16 +256,18 @@ def probe_tls(name: str, ip: str, port: int, net: NetConfig) -> Handshake:
         try:
             with _handshake(name, target, client_context(net, legacy=legacy), net) as tls:
                 cipher = tls.cipher()
+                peer = tls.getpeercert()
+                assert peer is not None  # a verified handshake always has the peer's certificate
                 return Handshake(
                     version=tls.version(),
                     cipher=cipher[0] if cipher else None,
-                    cert=CertInfo.from_peercert(tls.getpeercert()),
+                    cert=CertInfo.from_peercert(peer),
                     chain_ok=True,
                 )
         except ssl.SSLCertVerificationError as exc:
-            version, cipher, cert = _lenient(name, target, net, legacy=legacy)
+            version, suite, cert = _lenient(name, target, net, legacy=legacy)
             return Handshake(
-                version=version, cipher=cipher, cert=cert, chain_error=_ssl_reason(exc)
+                version=version, cipher=suite, cert=cert, chain_error=_ssl_reason(exc)
             )
         except _ConnectFailed as exc:
             if first_error is None:
