@@ -344,11 +344,18 @@ def deregister_targets(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
         with contextlib.suppress(AwsNotFoundError):
             # Only what is still registered: a rollback killed after AWS deregistered the
             # instance must not fail on the rerun (DeregisterTargets answers InvalidTarget).
+            # A draining target is deregistered already (AWS lists it while connections
+            # drain, and refuses to deregister it again).
             registered = {h["Target"]["Id"]
-                          for h in ctx.aws.elbv2.target_health(p["TargetGroupArn"])}
+                          for h in ctx.aws.elbv2.target_health(p["TargetGroupArn"])
+                          if h.get("TargetHealth", {}).get("State") != "draining"}
             targets = [t for t in p["Targets"] if t["Id"] in registered]
             if targets:
-                ctx.aws.elbv2.deregister_targets(p["TargetGroupArn"], targets)
+                try:
+                    ctx.aws.elbv2.deregister_targets(p["TargetGroupArn"], targets)
+                except AwsError as exc:
+                    if exc.code != "InvalidTarget":  # not registered (any more): done
+                        raise
     return {}
 
 
