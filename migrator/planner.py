@@ -28,6 +28,18 @@ HTTPS_EVERYWHERE = [
 ]
 
 
+# The longest wait of an apply is the load balancer's: provisioning, then health checks (which
+# start only once a listener forwards). So its group and the load balancer come first, and
+# every other resource is made while it provisions. AWS's reads are eventually consistent: a
+# step naming a resource made a moment ago may wait for it, so each is used a few steps after
+# its creation, by when it is usually visible.
+CREATION_ORDER = (
+    "lb_security_group", "certificate", "target_group", "origin_security_group", "lb_ingress",
+    "load_balancer", "validation_records", "origin_ingress", "attach_origin_group",
+    "register_instance", "load_balancer_active", "load_balancer_attributes",
+)
+
+
 def new_plan_id() -> str:
     return "mig-" + secrets.token_hex(4)
 
@@ -159,6 +171,8 @@ def plan_steps(snap: Snapshot, opts: PlanOptions, plan_id: str) -> list[Step]:
              {"LoadBalancerArn": ref("load_balancer.arn"),
               "Attributes": {"idle_timeout.timeout_seconds": str(opts.idle_timeout_seconds)}}),
     ]
+    by_id = {step.id: step for step in steps}
+    steps = [by_id[i] for i in CREATION_ORDER if i in by_id]
     if opts.http_redirect:
         steps.append(Step(
             "http_listener", "elbv2.create_listener",

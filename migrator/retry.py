@@ -57,8 +57,8 @@ class Backoff:
     """Delays that start short (the thing usually happens within a second or two) and grow to a
     cap (so a long wait does not hammer the API, nor make the user wait long after it happened)."""
 
-    first: float = 0.25
-    factor: float = 2.0
+    first: float = 0.1
+    factor: float = 1.5
     cap: float = 5.0
 
     def delays(self) -> Iterator[float]:

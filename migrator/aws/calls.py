@@ -124,7 +124,7 @@ def wrap_service(cls: type) -> type:
 
 # Polling starts short and backs off: (delay in seconds, attempts) phases. It stops at 5 s so a
 # user never waits long after the thing happened (ACM issuance, Route53 sync, LB provisioning).
-BACKOFF = ((0.5, 10), (2, 15), (5, 1_000_000))
+BACKOFF = ((0.25, 12), (1, 12), (2, 15), (5, 1_000_000))
 
 
 def wait(waiter: botocore.waiter.Waiter, params: dict[str, Any], *, timeout: float,
