@@ -274,7 +274,16 @@ def test_a_dualstack_switch_and_its_restore_are_allowed() -> None:
 
 
 def test_the_interface_changed_is_the_plans() -> None:
-    plan = with_web_interface(example_plan(), "eni-0aaa")
+    example = example_plan()
+    # The snapshot's interface alone (steps naming none, as in plans made before interfaces).
+    def unnamed_params(params: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in params.items() if k != "NetworkInterfaceId"}
+
+    unnamed = tuple(dataclasses.replace(
+        s, params=unnamed_params(s.params),
+        inverse=s.inverse and dataclasses.replace(s.inverse, params=unnamed_params(
+            s.inverse.params))) for s in example.steps)
+    plan = with_web_interface(dataclasses.replace(example, steps=unnamed), "eni-0aaa")
     interface = statement(policy(plan), "SetWebInterfaceGroups")
     region, account = plan.snapshot.region, plan.snapshot.account
     assert interface["Resource"] == [f"arn:aws:ec2:{region}:{account}:network-interface/eni-0aaa",
