@@ -15,13 +15,14 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import ipaddress
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from moto.acm.models import acm_backends
 from moto.ec2.models import ec2_backends
 from moto.elbv2.models import elbv2_backends
+
+from .backends import existing, existing_backend
 
 
 class StrictView(Protocol):
@@ -43,20 +44,6 @@ def set_strict_view(view: StrictView | None) -> None:
 
 def strict_view() -> StrictView | None:
     return _strict_view
-
-
-def _existing(backend_dict: Any) -> Iterator[tuple[str, str, Any]]:
-    """(account, region, backend) for backends that already exist (no lazy creation)."""
-    for account_id, per_account in list(dict.items(backend_dict)):
-        for region, backend in list(dict.items(per_account)):
-            yield account_id, region, backend
-
-
-def _existing_backend(backend_dict: Any, account_id: str, region: str) -> Any | None:
-    per_account = dict.get(backend_dict, account_id)
-    if per_account is None:
-        return None
-    return dict.get(per_account, region)
 
 
 # -- load balancers ----------------------------------------------------------------------------
@@ -160,7 +147,7 @@ def _listener(raw: Any) -> Listener:
 def load_balancers() -> list[LoadBalancer]:
     """Every ELBv2 load balancer in every account/region, oldest first."""
     found: list[LoadBalancer] = []
-    for account_id, region, backend in _existing(elbv2_backends):
+    for account_id, region, backend in existing(elbv2_backends):
         for lb in list(backend.load_balancers.values()):
             subnets = list(lb.subnets or [])
             found.append(
@@ -220,7 +207,7 @@ def _int(value: Any, default: int) -> int:
 
 
 def target_group(account_id: str, region: str, arn: str) -> TargetGroup | None:
-    backend = _existing_backend(elbv2_backends, account_id, region)
+    backend = existing_backend(elbv2_backends, account_id, region)
     if backend is None:
         return None
     tg = backend.target_groups.get(arn)
@@ -301,7 +288,7 @@ def certificate(arn: str) -> Certificate | None:
     if len(parts) < 6 or parts[2] != "acm":
         return None
     region, account_id = parts[3], parts[4]
-    backend = _existing_backend(acm_backends, account_id, region)
+    backend = existing_backend(acm_backends, account_id, region)
     if backend is None:
         return None
     bundle = backend._certificates.get(arn)
@@ -391,7 +378,7 @@ def _instance_view(backend: Any, raw: Any) -> Instance:
 
 
 def instance(account_id: str, region: str, instance_id: str) -> Instance | None:
-    backend = _existing_backend(ec2_backends, account_id, region)
+    backend = existing_backend(ec2_backends, account_id, region)
     if backend is None:
         return None
     raw = backend.get_instance_by_id(instance_id)
@@ -400,7 +387,7 @@ def instance(account_id: str, region: str, instance_id: str) -> Instance | None:
 
 def instance_at(address: str) -> tuple[str, str, Instance] | None:
     """(account, region, instance) whose Elastic IP / public IP is ``address``, if any."""
-    for account_id, region, backend in _existing(ec2_backends):
+    for account_id, region, backend in existing(ec2_backends):
         for eip in list(backend.addresses):
             if eip.public_ip == address:
                 inst = getattr(eip, "instance", None)
@@ -453,7 +440,7 @@ class IngressRule:
 
 def ingress_rules(account_id: str, region: str, group_ids: tuple[str, ...]) -> list[IngressRule]:
     """The inbound rules of these security groups (missing groups contribute nothing)."""
-    backend = _existing_backend(ec2_backends, account_id, region)
+    backend = existing_backend(ec2_backends, account_id, region)
     if backend is None:
         return []
     rules: list[IngressRule] = []
@@ -476,7 +463,7 @@ def ingress_rules(account_id: str, region: str, group_ids: tuple[str, ...]) -> l
 
 
 def default_security_group(account_id: str, region: str, vpc_id: str | None) -> str | None:
-    backend = _existing_backend(ec2_backends, account_id, region)
+    backend = existing_backend(ec2_backends, account_id, region)
     if backend is None or vpc_id is None:
         return None
     try:

@@ -28,8 +28,8 @@ from moto.acm.models import AWSCertificateManagerBackend, CertBundle, acm_backen
 from moto.core.utils import utcnow
 from moto.route53.models import route53_backends
 
+from ..backends import account_backends, existing_backend
 from . import errors, usage
-from .backends import account_backends, existing_backend
 from .config import StrictConfig
 from .ledger import OLD, Ledger
 from .patching import Patcher, arguments

@@ -33,8 +33,8 @@ from moto.ec2.models.instances import Instance, InstanceBackend
 from moto.ec2.models.security_groups import SecurityGroupBackend
 from moto.elbv2.models import elbv2_backends
 
+from ..backends import existing, existing_backend
 from . import errors
-from .backends import existing, existing_backend
 from .config import StrictConfig
 from .ledger import Ledger
 from .patching import Patcher, arguments

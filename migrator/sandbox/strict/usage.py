@@ -15,7 +15,7 @@ from typing import Any
 
 from moto.elbv2.models import elbv2_backends
 
-from .backends import existing
+from ..backends import existing
 from .config import StrictConfig
 from .ledger import OLD, Ledger, Released
 

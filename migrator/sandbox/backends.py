@@ -1,7 +1,7 @@
 """Reading moto's backend dictionaries without creating backends as a side effect.
 
 ``moto``'s ``BackendDict`` builds an account's (or region's) backend on first subscript; the
-strict rules only look at what exists.
+sandbox's readers and the strict rules only look at what exists.
 """
 
 from __future__ import annotations
