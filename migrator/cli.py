@@ -68,9 +68,16 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
     idle_flags(p)
 
-    p = command("show", "Show every step of a plan, its undo and its status.")
+    p = command("show", "Show what a plan changes in the account, then every step of it, "
+                        "its undo and its status.")
     p.add_argument("file", help="plan file")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+                   help="text (default), markdown (for a pull-request comment) or json")
+    p.add_argument("--json", action="store_true", help="print JSON (same as --format json)")
+
+    p = command("check", "Re-inspect the account (read-only): exit 0 if the plan still "
+                         "applies, 2 naming each difference if it is stale.")
+    p.add_argument("file", help="plan file")
 
     p = command("apply", "Carry out a plan; run again to resume.")
     p.add_argument("file", nargs="+", help="plan file (several: applied concurrently)")
@@ -80,6 +87,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--wait-for-ttl", action="store_true",
                    help="wait for the old record's TTL to pass and lock the instance down now, "
                         "instead of leaving the lockdown to a later apply")
+    p.add_argument("--expect-sha256", metavar="HEX", default=None,
+                   help="refuse, changing nothing, unless the plan's sha256 (printed by `plan` "
+                        "and `show`) is HEX: apply exactly the plan that was approved")
 
     p = command("rollback", "Undo every completed step of a plan, in reverse order.")
     p.add_argument("file", nargs="+", help="plan file (several: rolled back concurrently)")

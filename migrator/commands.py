@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ from migrator import planfile, render
 from migrator.environment import Environment
 from migrator.errors import UsageError, VerificationError
 from migrator.exit_status import ExitStatus
-from migrator.plan import PlanOptions
+from migrator.plan import PENDING, PlanOptions
 from migrator.prompts import NoPrompter, Prompter
 
 
@@ -73,9 +74,11 @@ def plan_one(args: Any, env: Environment, domain: str, sans: list[str],
     from migrator import planner, preflight
     from migrator.cli import default_plan_path
     from migrator.names import normalize_domain
+    from migrator.plan import plan_digest
     from migrator.preflight.collisions import check_collisions
     from migrator.preflight.idle import with_idle_choice
     from migrator.preflight.quotas import require_acm_quotas
+    from migrator.preflight.records import followers_found
 
     path = _health_path(args.health_check_path)
     idle_timeout, idle_probe = idle_timeout_flag(args), origin_idle_probe(args)
@@ -104,6 +107,7 @@ def plan_one(args: Any, env: Environment, domain: str, sans: list[str],
     preflight.render_findings(env.err_console if args.json else env.console, findings)
     preflight.raise_on_failure(findings)
     options = with_idle_choice(options, findings)
+    snap = replace(snap, followers=followers_found(findings))  # shown by `show` as untouched
     plan = planner.build_plan(snap, options, plan_id=plan_id)
     out = Path(out_file) if out_file else default_plan_path(snap.domain)
     planfile.save(plan, out)
@@ -112,6 +116,7 @@ def plan_one(args: Any, env: Environment, domain: str, sans: list[str],
     else:
         env.console.print(render.plan_table(plan))
         env.console.print(f"Plan written to [bold]{out}[/]. Nothing was changed in AWS.")
+        env.console.print(f"sha256 {plan_digest(plan)}", markup=False)
         env.console.print(f"Next: review it (`migrator show {out}`), then `migrator apply {out}`")
     return out
 
@@ -153,13 +158,50 @@ def _health_path(path: str) -> str:
 
 
 def cmd_show(args: Any, env: Environment) -> int:
+    from migrator import review
+    from migrator.plan import plan_digest
+
     plan = planfile.load(args.file)
-    if args.json:
-        env.console.print_json(json.dumps(plan.to_dict()))
+    changes = review.account_changes(plan)
+    fmt = "json" if args.json else args.format
+    if fmt == "json":
+        env.console.print_json(json.dumps({**plan.to_dict(), "sha256": plan_digest(plan),
+                                           "account_changes": review.to_dict(changes)}))
+    elif fmt == "markdown":
+        env.stdout.write(review.markdown(plan, changes))  # exactly the Markdown, no markup
     else:
+        review.print_text(env.console, changes, plan_digest(plan))
+        env.console.print()
         env.console.print(render.plan_table(plan))
         env.console.print(f"Status: {render.phase(plan)}")
     return ExitStatus.SUCCESS
+
+
+def cmd_check(args: Any, env: Environment) -> int:
+    """Re-inspect read-only: does the plan still apply to the account as it is now?"""
+    from migrator.errors import StalePlanError
+    from migrator.executor import Executor, plan_differences
+    from migrator.plan import plan_digest
+
+    plan = planfile.load(args.file)
+    if any(st.status != PENDING for st in plan.states.values()):
+        raise StalePlanError(f"plan {plan.id} is {render.phase(plan)}: check compares the "
+                             "account with a plan not applied yet",
+                             hint=f"see `migrator status {args.file}`")
+    aws = connect(args, env)
+    executor = Executor(aws=aws, path=Path(args.file), plan=plan)
+    executor.check_target()
+    differences = plan_differences(plan, aws, executor.inspect)
+    if not differences:
+        env.console.print(f"Plan {plan.id} for {plan.domain} still applies: the account is as "
+                          f"planned (sha256 {plan_digest(plan)}).", soft_wrap=True,
+                          markup=False)
+        return ExitStatus.SUCCESS
+    for difference in differences:
+        env.console.print(f"- {difference}", soft_wrap=True, markup=False)
+    raise StalePlanError(f"plan {plan.id} for {plan.domain} is stale: {len(differences)} "
+                         f"difference(s) with the account: {'; '.join(differences)}",
+                         hint="make a new plan with `migrator plan` and have it reviewed")
 
 
 def cmd_status(args: Any, env: Environment) -> int:
@@ -210,7 +252,12 @@ def _confirm(env: Environment, args: Any, question: str) -> bool:
 
 def cmd_apply(args: Any, env: Environment) -> int:
     files = list(dict.fromkeys(args.file))
+    expected = getattr(args, "expect_sha256", None)
+    if expected is not None:
+        _check_expected_digest(expected, files)
     plans = {f: planfile.load(f) for f in files}
+    if expected is not None:
+        _refuse_unapproved(files[0], plans[files[0]], expected)
     if not args.yes:
         for plan in plans.values():
             env.console.print(render.plan_table(plan, with_inverse=False))
@@ -228,6 +275,30 @@ def cmd_apply(args: Any, env: Environment) -> int:
     env.console.print(message)
     env.console.print(f"To undo: migrator rollback {files[0]}")
     return ExitStatus.SUCCESS
+
+
+def _check_expected_digest(expected: str, files: list[str]) -> None:
+    from migrator.plan import SHA256_HEX
+
+    if not SHA256_HEX.match(expected):
+        raise UsageError(f"--expect-sha256 {expected!r} is not a sha256 (64 hexadecimal digits)",
+                         hint="copy the digest `migrator show PLAN` prints")
+    if len(files) != 1:
+        raise UsageError(f"--expect-sha256 approves one plan, and {len(files)} files were given",
+                         hint="apply each approved plan with its own --expect-sha256")
+
+
+def _refuse_unapproved(path: str, plan: Any, expected: str) -> None:
+    """Refuse, before connecting to AWS, a plan that is not the one approved."""
+    from migrator.errors import DigestMismatchError
+    from migrator.plan import plan_digest
+
+    actual = plan_digest(plan)
+    if actual != expected.lower():
+        raise DigestMismatchError(
+            f"{path} is not the approved plan: its sha256 is {actual}, the approved one "
+            f"{expected.lower()}; nothing was changed",
+            hint=f"review it again (`migrator show {path}`) and approve its digest")
 
 
 def apply_one(args: Any, env: Environment, path: str, reporter: Any = None) -> str:
@@ -337,6 +408,7 @@ COMMANDS = {
     "inspect": cmd_inspect,
     "plan": cmd_plan,
     "show": cmd_show,
+    "check": cmd_check,
     "apply": cmd_apply,
     "rollback": cmd_rollback,
     "status": cmd_status,

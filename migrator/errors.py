@@ -66,6 +66,10 @@ class PlanMismatchError(UsageError):
     """The plan was made for another account or region than the credentials in use."""
 
 
+class DigestMismatchError(UsageError):
+    """The plan file is not the plan that was approved (its sha256 differs)."""
+
+
 class LockedError(MigratorError):
     """Another apply or rollback holds the plan's lock."""
 

@@ -289,6 +289,9 @@ def snapshot_differences(planned: Snapshot, live: Snapshot) -> list[str]:
             diffs.append(f"{key[0]} {key[1]} is now {_describe(new)} (was {_describe(old)})")
     if planned.instance.id != live.instance.id:
         diffs.append(f"the site is now served by {live.instance.id}, not {planned.instance.id}")
+    elif planned.instance.state != live.instance.state:
+        diffs.append(f"instance {live.instance.id} is now {live.instance.state}, not "
+                     f"{planned.instance.state}")
     elif planned.instance.security_group_ids != live.instance.security_group_ids:
         diffs.append(f"instance security groups are now "
                      f"{', '.join(live.instance.security_group_ids)}")
@@ -298,6 +301,39 @@ def snapshot_differences(planned: Snapshot, live: Snapshot) -> list[str]:
     for group in live.security_groups:
         if group.id in planned_groups and planned_groups[group.id] != group.ingress:
             diffs.append(f"the rules of security group {group.id} changed")
+    return diffs
+
+
+def plan_differences(plan: Plan, aws: Any, inspect: Callable[..., Snapshot] = inspect_site
+                     ) -> list[str]:
+    """Read-only: every way the account now differs from what `plan` was made from, in words
+    (`migrator check`). Besides snapshot_differences: an inspection that fails (the instance
+    stopped, the record gone), a name the plan would create that is now taken, and an ISSUED
+    certificate that now covers every name while the plan requests a new one (or the one it
+    reuses that no longer does)."""
+    from migrator.planner import reusable_certificate
+    from migrator.preflight.collisions import check_collisions
+
+    snap = plan.snapshot
+    try:
+        live = inspect(aws, snap.domain, snap.names[1:])
+    except MigratorError as exc:
+        return [f"the site cannot be inspected as planned: {exc.message}"]
+    diffs = snapshot_differences(snap, live)
+    names = check_collisions(aws, snap, plan.options, plan.id)
+    if names.level == "fail":
+        diffs.append(f"a name is now taken: {', '.join(names.data.get('taken', []))}")
+    requested = any(s.action == "acm.request_certificate" for s in plan.steps)
+    reusable = reusable_certificate(live)
+    planned_reuse = reusable_certificate(snap)
+    if requested and reusable is not None:
+        diffs.append(f"certificate {reusable.arn} is now ISSUED for every name and could be "
+                     "reused: the plan requests a new one")
+    elif not requested and planned_reuse is not None and (
+            reusable is None or reusable.arn != planned_reuse.arn) and not any(
+            c.arn == planned_reuse.arn and c.status == "ISSUED" for c in live.certificates):
+        diffs.append(f"certificate {planned_reuse.arn}, which the plan reuses, is no longer "
+                     "ISSUED for every name")
     return diffs
 
 

@@ -7,6 +7,9 @@ outputs, what was observed before acting) is journaled in the plan file as apply
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -164,6 +167,26 @@ class Plan:
         except (KeyError, TypeError, ValueError) as exc:
             raise PlanFileError(f"the plan file is damaged: {exc.__class__.__name__} {exc}",
                                 hint="re-plan, or restore the file from version control") from exc
+
+
+def reviewed_content(plan: Plan) -> dict[str, Any]:
+    """The plan as a reviewer approves it: everything but what apply journals (each step's
+    state and the journal), so applying a plan does not change what was approved."""
+    data = plan.to_dict()
+    data.pop("journal", None)
+    data["steps"] = [{k: v for k, v in step.items() if k != "state"} for step in data["steps"]]
+    return data
+
+
+def plan_digest(plan: Plan) -> str:
+    """The plan's sha256 (hex): of the canonical JSON (sorted keys, no spaces, UTF-8) of its
+    reviewed content. `apply --expect-sha256` refuses a plan whose digest differs."""
+    canonical = json.dumps(reviewed_content(plan), sort_keys=True, separators=(",", ":"),
+                           ensure_ascii=False, allow_nan=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
 def _step_dict(step: Step, state: StepState) -> dict[str, Any]:

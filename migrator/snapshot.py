@@ -110,6 +110,16 @@ class Certificate:
 
 
 @dataclass(frozen=True)
+class Follower:
+    """A record elsewhere in the zone that CNAMEs (or aliases) to a planned name: it follows
+    the switch and is never changed. Found by preflight; plans made before it load with none."""
+
+    name: str
+    type: str
+    target: str
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Everything inspection found, as plain data."""
 
@@ -123,6 +133,7 @@ class Snapshot:
     security_groups: tuple[SecurityGroup, ...]
     subnets: tuple[Subnet, ...]
     certificates: tuple[Certificate, ...] = ()
+    followers: tuple[Follower, ...] = ()
 
     def records_of(self, name: str, rtype: str | None = None) -> list[RecordSet]:
         fqdn = name.rstrip(".").lower() + "."
@@ -160,6 +171,7 @@ class Snapshot:
             subnets=tuple(Subnet(**s) for s in data["subnets"]),
             certificates=tuple(Certificate(**{**c, "names": tuple(c["names"])})
                                for c in data.get("certificates", [])),
+            followers=tuple(Follower(**f) for f in data.get("followers", [])),
         )
 
 

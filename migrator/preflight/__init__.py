@@ -12,9 +12,9 @@ No boto3 here: AWS is reached through the typed wrappers passed in; DNS and HTTP
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from migrator.errors import PreflightError, UsageError
-from migrator.netconfig import NetConfig
 from migrator.preflight.model import (
     Finding,
     failures,
@@ -23,8 +23,11 @@ from migrator.preflight.model import (
     proposals,
 )
 from migrator.preflight.render import render_findings, summary
-from migrator.preflight.runner import run_preflight
 from migrator.preflight.target import explain_target, inspect_or_refuse
+
+if TYPE_CHECKING:
+    from migrator.netconfig import NetConfig
+    from migrator.preflight.runner import run_preflight
 
 __all__ = [
     "Finding",
@@ -42,8 +45,21 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str) -> Any:
+    """run_preflight, imported on first use: the runner and the network configuration import
+    dnspython, which `show` (reading only the price table, migrator.preflight.cost) does not
+    need."""
+    if name == "run_preflight":
+        from migrator.preflight.runner import run_preflight
+
+        return run_preflight
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def net_from_env(variables: Mapping[str, str]) -> NetConfig:
     """NetConfig from MIGRATOR_* variables; a bad value is a usage error."""
+    from migrator.netconfig import NetConfig
+
     try:
         return NetConfig.from_env(variables)
     except ValueError as exc:

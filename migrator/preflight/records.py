@@ -15,7 +15,7 @@ from typing import Any
 from migrator.errors import PreflightError
 from migrator.planner import records_to_switch
 from migrator.preflight.model import Finding
-from migrator.snapshot import RecordSet, Snapshot
+from migrator.snapshot import Follower, RecordSet, Snapshot
 
 # Route53 cannot filter records by value: one page of 300 is read to find CNAMEs to the site, so
 # the cost of plan does not grow with the zone.
@@ -109,13 +109,20 @@ def check_followers(aws: Any, snap: Snapshot) -> list[Finding]:
                 f"{name} is {kind} to {target}: left alone, it follows the switch",
                 hint=f"if {name} is served over HTTPS, add --san {name} so the certificate "
                      "covers it",
-                data={"follower": name, "target": target}))
+                data={"follower": name, "target": target, "type": record.type}))
     if truncated:
         findings.append(Finding(
             "records", "info",
             f"only the first {MAX_ZONE_PAGES * 300} records of {_bare(snap.zone.name)} were "
             "searched for CNAMEs to the site"))
     return findings
+
+
+def followers_found(findings: list[Finding]) -> tuple[Follower, ...]:
+    """The CNAMEs and aliases to the site that check_followers found, for the plan's snapshot
+    (so that a review can say they are left alone)."""
+    return tuple(Follower(f.data["follower"], f.data.get("type", "CNAME"), f.data["target"])
+                 for f in findings if f.check == "records" and "follower" in (f.data or {}))
 
 
 def check_records(aws: Any, snap: Snapshot) -> list[Finding]:

@@ -10,22 +10,23 @@ is saved for later.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from migrator import planfile, render
+from migrator import planfile, render, review
 from migrator.commands import IDLE_TIMEOUT_RANGE, idle_timeout_flag, origin_idle_probe
 from migrator.environment import Environment
 from migrator.errors import Interrupted, MigratorError, UsageError
 from migrator.exit_status import ExitStatus
 from migrator.names import normalize_domain
-from migrator.plan import PENDING, PlanOptions
+from migrator.plan import PENDING, PlanOptions, plan_digest
 from migrator.preflight.idle import with_idle_choice
 from migrator.preflight.quotas import lockdown_refusals, require_acm_quotas
+from migrator.preflight.records import followers_found
 from migrator.prompts import Prompter
 from migrator.snapshot import Snapshot
 from migrator.wizard.candidates import Discovery, find_candidates
@@ -120,11 +121,14 @@ def run_wizard(args: Any, env: Environment, prompter: Prompter) -> int:
             preflight.render_findings(console, refused, title="Preflight, with your choices")
     preflight.raise_on_failure(findings)
 
+    snap = replace(snap, followers=followers_found(findings))  # shown as left untouched
     plan = build_plan(snap, options, plan_id=plan_id)
     plan_path = default_plan_path(snap.domain)
     console.print()
     console.print(render.plan_table(plan, with_inverse=False))
     console.print("Each step that changes something has an undo; rollback runs them in reverse.")
+    console.print()
+    review.print_text(console, review.account_changes(plan), plan_digest(plan))
     commands = Commands(plan_path, account.flags, skip_verify=bool(args.skip_verify))
     if not args.yes and not prompter.confirm(
             f"Apply this plan now to account {snap.account} ({snap.region})?", default=True,
