@@ -104,6 +104,11 @@ def test_enter_through_every_default_migrates_the_site_and_verifies_it(
     tables = [line for line in _plain(term.output).splitlines() if line[:1] in "┏│└┃┡├─"]
     assert len(tables) > 40 and max(len(line) for line in tables) <= 80
     assert _colours(term.output) == set()
+    # Before the question, the change to the account (plan review, in the real terminal).
+    plain = _plain(term.output)
+    summary = plain[plain.index("What plan"):plain.index("Apply this plan now")]
+    assert "to create" in summary and "sha256 " in summary and "~ DNS record" in summary
+    assert max(len(line) for line in summary.splitlines()) <= 80
     records = sb.session().client("route53").list_resource_record_sets(
         HostedZoneId=sb.world.zone_id)["ResourceRecordSets"]
     www = next(r for r in records if r["Name"] == "www.example.com." and r["Type"] == "A")
