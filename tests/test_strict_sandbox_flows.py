@@ -1,5 +1,5 @@
 """The whole flow on the strict AWS world with DNS and HTTPS (the sandbox): plan, apply with its
-checks, status, verify, rollback, for each kind of site AWS makes hard -- a plain site, apex and
+checks, status, verify, rollback, then the same through the wizard and back, for each kind of site AWS makes hard -- a plain site, apex and
 www with a CNAME follower, an instance whose public address sits on its second network
 interface, a name whose validation CNAME already exists for another certificate, and a
 dualstack site. After rollback the account is exactly as before."""
@@ -118,4 +118,17 @@ def test_the_whole_flow(site: tuple[Site, Sandbox], cli: Any) -> None:
 
     rolled = cli("rollback", "p.json", "--yes", "--dns-drain", "0")
     assert rolled.status == 0, rolled.stdout + rolled.stderr
+    assert account_state(session) == before
+
+    # The same site through the wizard (its defaults, no questions), and back again.
+    sans = [a for n in chosen.names[1:] for a in ("--san", n)]
+    wizard = cli("wizard", "--region", sb.spec.region, "--domain", chosen.names[0], *sans,
+                 "--yes", *verify_flag)
+    assert wizard.status == 0, wizard.stdout + wizard.stderr
+    [made] = Path("plans").glob("*.json")
+    assert all(s["state"]["status"] in ("done", "skipped", "pending")
+               for s in json.loads(made.read_text())["steps"])
+    assert account_state(session) != before
+    again = cli("rollback", str(made), "--yes", "--dns-drain", "0")
+    assert again.status == 0, again.stdout + again.stderr
     assert account_state(session) == before
