@@ -246,9 +246,9 @@ class CliResult:
 
 
 def run_cli(argv: Sequence[str], variables: Mapping[str, str] | None = None) -> CliResult:
-    """migrator.cli.main(argv) with captured output, timed."""
-    from migrator.cli import main
-    from migrator.environment import Environment
+    """migrator.cli.main.main(argv) with captured output, timed."""
+    from migrator.cli.environment import Environment
+    from migrator.cli.main import main
 
     out = io.StringIO()
     env = Environment(stdout=out, stderr=out, stdin_isatty=False,

@@ -2,10 +2,10 @@
 
     .venv/bin/python bench/apply_time.py [--delays 3 6 10] [--repeats 1]
 
-What it measures: for each delay N, a fresh sandbox (migrator.sandbox.runner.Sandbox with
+What it measures: for each delay N, a fresh sandbox (migrator_sandbox.runner.Sandbox with
 acm_delay=N: moto server, DNS, origin and load-balancer data plane, all on loopback) is started,
 then `migrator plan --domain www.example.com` and `migrator apply PLAN --yes` run in-process
-(migrator.cli.main, with the sandbox's variables in the environment). The apply includes both
+(migrator.cli.main.main, with the sandbox's variables in the environment). The apply includes both
 verifications (through the load balancer, then the site by name); the lockdown waits for the old
 record's TTL (300 s) and is therefore deferred, as by default.
 
@@ -43,7 +43,7 @@ def _ts(text: str | None) -> float | None:
 
 
 def one_run(delay: float, workdir: Path) -> dict[str, Any]:
-    from migrator.sandbox.runner import Sandbox
+    from migrator_sandbox.runner import Sandbox
 
     with Sandbox(acm_delay=delay, workdir=workdir / "sandbox") as sandbox, \
             aws_environment(sandbox.env) as variables:

@@ -4,9 +4,9 @@
 
 What it measures: one moto server (moto.server.ThreadedMotoServer on 127.0.0.1, in this process,
 with moto.settings.ACM_VALIDATION_WAIT = --acm-wait: a certificate turns ISSUED that many seconds
-after its request) holds N + 1 seeded sites (migrator.sandbox.world.seed_world): zone
+after its request) holds N + 1 seeded sites (migrator_sandbox.world.seed_world): zone
 example-K.com, site www.example-K.com at 127.0.0.(10+K), each in its own VPC. Then, through
-migrator.cli.main in-process:
+migrator.cli.main.main in-process:
 
 * `migrator plan --domain www.example-0.com` (one site) and
   `migrator plan --domain www.example-1.com ... --domain www.example-N.com --parallel N`;
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import boto3
 
-    from migrator.sandbox.world import WorldSpec, seed_world
+    from migrator_sandbox.world import WorldSpec, seed_world
 
     print(machine())
     print(f"{n} sites at once against 1, ACM wait {args.acm_wait:g} s, --parallel {parallel}, "

@@ -4,13 +4,13 @@
         [--site-records 3000] [--records-per-zone 5] [--certificates 50] [--repeats 3]
 
 What it measures: `migrator plan --domain www.example.com` (inspection + preflight + planning,
-run in-process through migrator.cli.main) against moto in server mode on 127.0.0.1
+run in-process through migrator.cli.main.main) against moto in server mode on 127.0.0.1
 (moto.server.ThreadedMotoServer; boto3 pointed at it with AWS_ENDPOINT_URL and dummy
 credentials). Every API call of the tool's own clients is counted with botocore event hooks
 on the clients migrator.aws.session.Aws creates (before-call per call, before-parameter-build
 for its parameters, before-send per HTTP request), per operation.
 
-Two accounts, each the seeded site (migrator.sandbox.world.seed_world) plus, for the large one:
+Two accounts, each the seeded site (migrator_sandbox.world.seed_world) plus, for the large one:
 thousands of running instances (run_instances in batches), hundreds of security groups and
 Elastic IPs, hundreds of public hosted zones with a few records each, a private namesake of the
 site's zone, thousands of records in the site's own zone (around the site's name too), other
@@ -56,14 +56,14 @@ DOMAIN = "www.example.com"
 
 
 def seed_tiny(session: Any) -> None:
-    from migrator.sandbox.world import WorldSpec, seed_world
+    from migrator_sandbox.world import WorldSpec, seed_world
 
     seed_world(session, WorldSpec())
 
 
 def seed_large(session: Any, args: argparse.Namespace, say: Callable[[str], None]) -> None:
     """The site plus a large account around it (see the module docstring)."""
-    from migrator.sandbox.world import AMI_ID, WorldSpec, seed_world
+    from migrator_sandbox.world import AMI_ID, WorldSpec, seed_world
 
     world = seed_world(session, WorldSpec())
     ec2 = session.client("ec2")

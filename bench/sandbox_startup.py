@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-CLI = "from migrator.cli import main; raise SystemExit(main())"
+CLI = "from migrator.cli.main import main; raise SystemExit(main())"
 
 
 def _report(label: str, values: list[float]) -> None:
@@ -29,7 +29,7 @@ def _report(label: str, values: list[float]) -> None:
 
 
 def in_process(rounds: int) -> None:
-    from migrator.sandbox.runner import Sandbox
+    from migrator_sandbox.runner import Sandbox
 
     starts: list[float] = []
     stops: list[float] = []

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/strict_apply.py [--scales 1 2 4] [--repeats 3]
 
-The strict world (migrator.sandbox.strict) makes moto behave like AWS with its delays scaled
+The strict world (migrator_sandbox.strict) makes moto behave like AWS with its delays scaled
 down: visibility after creation, load balancer provisioning, health checks (interval x
 threshold), ACM validation through Route 53, Route 53 PENDING -> INSYNC. Whatever the tool does,
 an apply cannot end before
@@ -44,14 +44,14 @@ def _ts(text: str | None) -> float | None:
 
 
 def config_at(scale: float) -> Any:
-    from migrator.sandbox.strict import StrictConfig
+    from migrator_sandbox.strict import StrictConfig
 
     base = StrictConfig.fast()
     return dataclasses.replace(base, **{name: getattr(base, name) * scale for name in SCALED})
 
 
 def one_run(scale: float, workdir: Path) -> dict[str, Any]:
-    from migrator.sandbox.runner import Sandbox
+    from migrator_sandbox.runner import Sandbox
 
     config = config_at(scale)
     with Sandbox(workdir=workdir / "sandbox", strict_config=config) as sandbox, \

@@ -1,5 +1,5 @@
 """`python -m migrator` runs the CLI."""
 
-from migrator.cli import entry_point
+from migrator.cli.main import entry_point
 
 entry_point()

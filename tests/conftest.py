@@ -16,11 +16,11 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
-from migrator.cli import main
-from migrator.environment import Environment
-from migrator.sandbox import moto_fixes
-from migrator.sandbox.moto_server import shared_botocore_session
-from migrator.sandbox.world import World, WorldSpec, seed_world
+from migrator.cli.environment import Environment
+from migrator.cli.main import main
+from migrator_sandbox import moto_fixes
+from migrator_sandbox.moto_server import shared_botocore_session
+from migrator_sandbox.world import World, WorldSpec, seed_world
 
 pytest_plugins = ["tests.iam_recording", "tests.strict_fixtures"]
 

@@ -1,8 +1,8 @@
-"""A clock for tests of migrator.retry: sleeping advances it at once and is recorded."""
+"""A clock for tests of migrator.core.retry: sleeping advances it at once and is recorded."""
 
 from __future__ import annotations
 
-from migrator.retry import Clock
+from migrator.core.retry import Clock
 
 
 class FakeClock:

@@ -4,7 +4,7 @@ kills one at every step).
 Each `python -m migrator` pays about 1.3 s of CPU before its first AWS call: importing boto3 and
 parsing botocore's service models. The server is one process that has done that once (it
 imported the CLI and built every client the tool uses, so botocore's shared loader holds the
-parsed models); each `spawn` forks it, and the child runs `migrator.cli.main` in its own working
+parsed models); each `spawn` forks it, and the child runs `migrator.cli.main.main` in its own working
 directory and environment. The children are real processes: their own pid, killable with
 SIGKILL at any instant, their stderr in a file. The server is single-threaded, so forking it is
 safe; it reaps the children and writes each exit status to a file the test reads.
@@ -106,7 +106,7 @@ def fork_server() -> Iterator[ForkServer]:
 def _warm_up() -> None:
     """Import what `migrator apply` / `rollback` import and build the clients they build, so
     botocore's shared loader holds every parsed service model before any fork."""
-    import migrator.commands  # noqa: F401  (the whole CLI, as a run imports it)
+    import migrator.cli.commands  # noqa: F401  (the whole CLI, as a run imports it)
     from migrator.aws.session import connect
 
     saved = dict(os.environ)
@@ -134,7 +134,7 @@ def _child(request: dict[str, Any]) -> None:
         os.dup2(null, 0)
         os.dup2(null, 1)
         os.dup2(err, 2)
-        from migrator.cli import main
+        from migrator.cli.main import main
 
         code = main(request["args"])
         sys.stdout.flush()

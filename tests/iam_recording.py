@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from migrator.aws.session import Aws
-from migrator.iam_policy import policy, uncovered
+from migrator.core.iam_policy import policy, uncovered
 
 Call = tuple[str, str]
 

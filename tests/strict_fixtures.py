@@ -16,8 +16,8 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-from migrator.sandbox.strict import ManualClock, StrictAWS, StrictConfig
-from migrator.sandbox.world import World, WorldSpec, seed_world
+from migrator_sandbox.strict import ManualClock, StrictAWS, StrictConfig
+from migrator_sandbox.world import World, WorldSpec, seed_world
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ import requests
 
 from bench.api_scans import is_scan
 from migrator.aws.session import connect
-from migrator.sandbox.world import AMI_ID, WorldSpec, seed_world
+from migrator_sandbox.world import AMI_ID, WorldSpec, seed_world
 from tests.iam_recording import client_hooks
 
 BUDGET = 25

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from migrator.sandbox.world import WorldSpec, seed_world
+from migrator_sandbox.world import WorldSpec, seed_world
 from tests.aws_state import account_state
 
 
@@ -117,12 +117,12 @@ def test_usage_errors_and_verbose_traceback(cli: Any, aws: str) -> None:
 
 def test_an_unexpected_exception_is_one_line_and_says_how_to_see_more(
         world: Any, cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    import migrator.inspector
+    import migrator.core.inspector
 
     def broken(*_: Any, **__: Any) -> Any:
         raise KeyError("SubnetId")
 
-    monkeypatch.setattr(migrator.inspector, "vpc_subnets", broken)
+    monkeypatch.setattr(migrator.core.inspector, "vpc_subnets", broken)
     result = cli("inspect", "--domain", "www.example.com")
     assert result.status == 1
     assert "Traceback" not in result.stderr
@@ -140,7 +140,7 @@ def test_the_sandbox_without_its_extra_names_the_extra(command: list[str]) -> No
 
     # moto missing, as after `pip install migrator` without [sandbox].
     code = ("import sys; sys.modules['moto'] = None\n"
-            "from migrator.cli import main\n"
+            "from migrator.cli.main import main\n"
             f"sys.exit(main({command!r}))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60, env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1"})

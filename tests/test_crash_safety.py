@@ -32,8 +32,8 @@ import boto3
 import pytest
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
-from migrator.sandbox.strict import StrictAWS
-from migrator.sandbox.world import WorldSpec, seed_world
+from migrator_sandbox.strict import StrictAWS
+from migrator_sandbox.world import WorldSpec, seed_world
 from tests.aws_state import account_state
 from tests.forkserver import Child, ForkServer, fork_server
 

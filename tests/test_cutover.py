@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from migrator.sandbox.runner import Sandbox
-from migrator.sandbox.strict import StrictConfig
-from migrator.verification import Verifier
-from migrator.verify.model import Check
+from migrator.checks.verifier import Verifier
+from migrator.checks.verify.model import Check
+from migrator_sandbox.runner import Sandbox
+from migrator_sandbox.strict import StrictConfig
 from tests.sandbox_fixtures import a_record, addresses, request, upsert
 
 DOMAIN = "www.example.com"

@@ -26,7 +26,7 @@ from parliament import (  # type: ignore[import-untyped]  # parliament ships no 
 from policy_sentry.querying.arns import get_matching_raw_arns
 from policy_sentry.shared.iam_data import get_service_prefix_data
 
-from migrator.iam_policy import policy
+from migrator.core.iam_policy import policy
 from tests.test_iam_policy import example_plan, with_web_interface
 
 Document = dict[str, Any]

@@ -16,10 +16,10 @@ import botocore.exceptions
 import botocore.session
 import pytest
 
-from migrator import iam_policy, planfile
+import migrator.aws
 from migrator.aws.calls import translate_client_error, wrap_service
-from migrator.errors import AccessDeniedError, AwsError
-from migrator.iam_policy import (
+from migrator.core import iam_policy, planfile
+from migrator.core.iam_policy import (
     ACTIONS,
     GRANTS,
     PERMISSION_ONLY,
@@ -29,11 +29,12 @@ from migrator.iam_policy import (
     policy,
     uncovered,
 )
-from migrator.plan import Plan
+from migrator.core.plan import Plan
+from migrator.errors import AccessDeniedError, AwsError
 from tests.iam_recording import client_hooks
 
-AWS_PACKAGE = Path(iam_policy.__file__).parent / "aws"
-NOT_SERVICES = {"__init__", "calls", "session", "profiles"}
+AWS_PACKAGE = Path(migrator.aws.__file__).parent
+NOT_SERVICES = {"__init__", "calls", "session", "profiles", "iam_names"}
 EXAMPLE_PLAN = Path(__file__).parent.parent / "plans" / "example-www.example.com.json"
 
 # Issue #12 changes migrator/aws alongside this policy: groups set on the web interface

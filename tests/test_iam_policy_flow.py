@@ -24,11 +24,11 @@ from typing import Any
 
 import pytest
 
-from migrator import actions, planfile
+from migrator.core import actions, planfile
+from migrator.core.iam_policy import iam_action, policy, uncovered
 from migrator.errors import AwsError
-from migrator.iam_policy import iam_action, policy, uncovered
-from migrator.sandbox.runner import Sandbox
-from migrator.sandbox.strict import StrictConfig
+from migrator_sandbox.runner import Sandbox
+from migrator_sandbox.strict import StrictConfig
 from tests.iam_recording import client_hooks, recording
 
 Call = tuple[str, str]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from migrator.core.lockdown import has_public_web, without_public_web
 from migrator.errors import PreflightError
-from migrator.lockdown import has_public_web, without_public_web
 
 SSH = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "198.51.100.0/24"}]}
 

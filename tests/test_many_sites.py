@@ -8,7 +8,7 @@ from typing import Any
 
 import boto3
 
-from migrator.sandbox.world import WorldSpec, seed_world
+from migrator_sandbox.world import WorldSpec, seed_world
 from tests.aws_state import account_state
 
 SITES = (("www.example.com", "example.com", "127.0.0.10"),

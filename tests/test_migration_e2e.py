@@ -11,9 +11,9 @@ from typing import Any
 import boto3
 import pytest
 
-from migrator.names import valid_elb_name
-from migrator.sandbox.strict import StrictAWS
-from migrator.sandbox.world import WorldSpec, seed_world
+from migrator.core.names import valid_elb_name
+from migrator_sandbox.strict import StrictAWS
+from migrator_sandbox.world import WorldSpec, seed_world
 from tests.aws_state import account_state
 from tests.sandbox_fixtures import eventually
 

@@ -11,7 +11,7 @@ import dns.nameserver
 import dns.resolver
 import pytest
 
-from migrator.netconfig import ConnectTo, NameServer, NetConfig
+from migrator.net.config import ConnectTo, NameServer, NetConfig
 from tests.verify_support.fixtures import SITE_ROUTES, loopback_only, pki, start_dns, start_server
 from tests.verify_support.pki import TestPKI
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from migrator import planfile
+from migrator.core import planfile
+from migrator.core.plan import PlanOptions
+from migrator.core.planner import build_plan
 from migrator.errors import LockedError, PlanFileError
-from migrator.plan import PlanOptions
-from migrator.planner import build_plan
 from tests.test_planner import snapshot
 
 EXAMPLE = Path(__file__).parent.parent / "plans" / "example-www.example.com.json"
@@ -91,7 +91,7 @@ def test_lock_refuses_a_second_holder_and_ignores_a_killed_one(tmp_path: Path) -
     # (a pid that is alive right now, as a reused pid or a zombie would be).
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys, time
-        from migrator import planfile
+        from migrator.core import planfile
         with planfile.locked({str(path)!r}, "apply"):
             print("held", flush=True)
             time.sleep(60)

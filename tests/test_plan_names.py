@@ -9,8 +9,8 @@ from typing import Any
 import boto3
 import pytest
 
-from migrator import planner
-from migrator.names import elb_name
+from migrator.core import planner
+from migrator.core.names import elb_name
 
 
 def test_a_taken_name_makes_plan_pick_free_ones(world: Any, session: boto3.Session, cli: Any,

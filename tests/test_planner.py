@@ -6,10 +6,9 @@ from dataclasses import replace
 
 import pytest
 
-from migrator.errors import PreflightError
-from migrator.plan import Inverse, PlanOptions, Step, ref
-from migrator.planner import build_plan
-from migrator.snapshot import (
+from migrator.core.plan import Inverse, PlanOptions, Step, ref
+from migrator.core.planner import build_plan
+from migrator.core.snapshot import (
     Certificate,
     Instance,
     NetworkInterface,
@@ -19,6 +18,7 @@ from migrator.snapshot import (
     Subnet,
     Zone,
 )
+from migrator.errors import PreflightError
 
 TAGS = [{"Key": "migrator:plan", "Value": "mig-0a1b2c3d"}]
 PUBLIC_WEB = (

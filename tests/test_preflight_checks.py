@@ -13,7 +13,7 @@ from typing import Any
 
 import boto3
 
-from migrator.sandbox.world import WorldSpec, seed_world
+from migrator_sandbox.world import WorldSpec, seed_world
 from tests.loopback import loopback_only  # noqa: F401
 from tests.preflight_support.cli import (  # noqa: F401
     accepted,

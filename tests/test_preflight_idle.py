@@ -18,10 +18,7 @@ from typing import Any
 import boto3
 import pytest
 
-from migrator.errors import PlanFileError
-from migrator.netconfig import NetConfig
-from migrator.plan import Plan, PlanOptions
-from migrator.preflight.idle import (
+from migrator.checks.preflight.idle import (
     DEFAULT_BOUND,
     IdleProbe,
     OriginIdle,
@@ -29,7 +26,10 @@ from migrator.preflight.idle import (
     measure_origin_idle,
     with_idle_choice,
 )
-from migrator.preflight.model import Finding
+from migrator.checks.preflight.model import Finding
+from migrator.core.plan import Plan, PlanOptions
+from migrator.errors import PlanFileError
+from migrator.net.config import NetConfig
 from tests.loopback import loopback_only  # noqa: F401
 from tests.preflight_support.cli import (  # noqa: F401
     accepted,
@@ -309,12 +309,12 @@ def test_the_wizard_proposes_the_same_idle_timeout(
         world: Any, cli: Any, dns_env: dict[str, str], keepalive_origin: Any,
         monkeypatch: pytest.MonkeyPatch, answers: dict[str, Any], flags: tuple[str, ...],
         expected: int, asked: bool) -> None:
-    import migrator.commands
-    from migrator.prompts import CannedPrompter
+    import migrator.cli.commands
+    from migrator.cli.prompts import CannedPrompter
 
     origin = keepalive_origin(keepalive_seconds=5, advertise=True)
     prompter = CannedPrompter({"--domain": "www.example.com", "--yes": False, **answers})
-    monkeypatch.setattr(migrator.commands, "prompter", lambda env, assume_yes=False: prompter)
+    monkeypatch.setattr(migrator.cli.commands, "prompter", lambda env, assume_yes=False: prompter)
     env = {**dns_env, "MIGRATOR_CONNECT_TO": origin.connect_to()}
     result = cli("wizard", "--region", "ap-northeast-1", *flags, env=env)
     assert result.status == 0, result.stdout + result.stderr

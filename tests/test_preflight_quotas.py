@@ -14,8 +14,13 @@ from typing import Any
 import boto3
 import pytest
 
-from migrator.errors import PreflightError
-from migrator.lockdown import (
+from migrator.checks.preflight.quotas import (
+    acm_name_problems,
+    check_acm_quotas,
+    check_lockdown_quotas,
+    require_acm_quotas,
+)
+from migrator.core.lockdown import (
     DESCRIPTION_MAX,
     RuleCount,
     copy_description,
@@ -23,14 +28,9 @@ from migrator.lockdown import (
     count_rules,
     without_public_web,
 )
-from migrator.plan import PlanOptions
-from migrator.preflight.quotas import (
-    acm_name_problems,
-    check_acm_quotas,
-    check_lockdown_quotas,
-    require_acm_quotas,
-)
-from migrator.snapshot import SecurityGroup
+from migrator.core.plan import PlanOptions
+from migrator.core.snapshot import SecurityGroup
+from migrator.errors import PreflightError
 from tests.aws_state import account_state
 from tests.loopback import loopback_only  # noqa: F401
 from tests.preflight_support.cli import (  # noqa: F401
@@ -176,12 +176,12 @@ def test_lockdown_findings_per_copied_group() -> None:
 def test_eleven_names_are_refused_before_any_aws_call(
         world: Any, session: boto3.Session, cli: Any, dns_env: dict[str, str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    import migrator.commands
+    import migrator.cli.commands
 
     def no_aws(*_: Any) -> Any:
         raise AssertionError("AWS was asked")
 
-    monkeypatch.setattr(migrator.commands, "connect", no_aws)
+    monkeypatch.setattr(migrator.cli.commands, "connect", no_aws)
     sans = [arg for n in names(11)[1:] for arg in ("--san", n)]
     out = one_line(refused(cli, session, dns_env, *sans))
     assert "11 names" in out and "Domain names per ACM certificate" in out
@@ -251,11 +251,11 @@ def test_a_lockdown_copy_over_the_rules_quota_is_refused(
 
 def test_the_wizard_refuses_too_many_names_before_asking_anything(
         cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    import migrator.commands
-    from migrator.prompts import CannedPrompter
+    import migrator.cli.commands
+    from migrator.cli.prompts import CannedPrompter
 
     prompter = CannedPrompter({})
-    monkeypatch.setattr(migrator.commands, "prompter", lambda env, assume_yes=False: prompter)
+    monkeypatch.setattr(migrator.cli.commands, "prompter", lambda env, assume_yes=False: prompter)
     sans = [arg for n in names(11)[1:] for arg in ("--san", n)]
     result = cli("wizard", "--domain", "www.example.com", *sans)
     assert result.status == 2
@@ -267,15 +267,15 @@ def test_the_wizard_refuses_too_many_names_before_asking_anything(
 def test_the_wizard_offers_to_plan_without_an_impossible_lockdown(
         world: Any, session: boto3.Session, cli: Any, monkeypatch: pytest.MonkeyPatch,
         lockdown: bool) -> None:
-    import migrator.commands
-    from migrator.prompts import CannedPrompter
+    import migrator.cli.commands
+    from migrator.cli.prompts import CannedPrompter
 
     attach_group_too_big_to_copy(session, world)
     answers: dict[str, Any] = {"--yes": False}
     if lockdown:
         answers["--no-lockdown"] = True  # insisting on the lockdown: refused
     prompter = CannedPrompter(answers)
-    monkeypatch.setattr(migrator.commands, "prompter", lambda env, assume_yes=False: prompter)
+    monkeypatch.setattr(migrator.cli.commands, "prompter", lambda env, assume_yes=False: prompter)
     before = account_state(session)
     result = cli("wizard", "--region", "ap-northeast-1", "--domain", "www.example.com")
     assert account_state(session) == before

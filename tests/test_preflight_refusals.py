@@ -11,9 +11,9 @@ from typing import Any
 import boto3
 import pytest
 
-from migrator import planner
-from migrator.names import elb_name
-from migrator.sandbox.world import WorldSpec, seed_world
+from migrator.core import planner
+from migrator.core.names import elb_name
+from migrator_sandbox.world import WorldSpec, seed_world
 from tests.aws_state import account_state
 from tests.loopback import loopback_only  # noqa: F401
 from tests.preflight_support.cli import (  # noqa: F401

@@ -13,11 +13,7 @@ import pytest
 from rich.console import Console
 
 from migrator.aws.session import connect
-from migrator.errors import PreflightError
-from migrator.inspector import inspect_site
-from migrator.netconfig import NetConfig
-from migrator.plan import PlanOptions
-from migrator.preflight import (
+from migrator.checks.preflight import (
     Finding,
     findings_to_json,
     inspect_or_refuse,
@@ -26,8 +22,12 @@ from migrator.preflight import (
     render_findings,
     run_preflight,
 )
-from migrator.preflight.caa import Caa, amazon_may_issue, names_up_to_zone
-from migrator.preflight.cost import check_cost, monthly_base
+from migrator.checks.preflight.caa import Caa, amazon_may_issue, names_up_to_zone
+from migrator.checks.preflight.cost import check_cost, monthly_base
+from migrator.core.inspector import inspect_site
+from migrator.core.plan import PlanOptions
+from migrator.errors import PreflightError
+from migrator.net.config import NetConfig
 from tests.loopback import loopback_only  # noqa: F401
 
 
@@ -169,7 +169,7 @@ def test_dead_dns_and_silent_https_are_warnings_not_hangs(world: Any, silent_por
 
 
 def test_private_zone_of_the_same_name_is_reported_not_used(world: Any, session: Any) -> None:
-    from migrator.preflight.zone import check_zone
+    from migrator.checks.preflight.zone import check_zone
 
     private = session.client("route53").create_hosted_zone(
         Name="example.com", CallerReference="private-example",
@@ -184,8 +184,8 @@ def test_private_zone_of_the_same_name_is_reported_not_used(world: Any, session:
 
 
 def test_redirect_targets_on_the_same_server() -> None:
-    from migrator.preflight.healthcheck import _same_host
-    from migrator.snapshot import Instance, Snapshot, Zone
+    from migrator.checks.preflight.healthcheck import _same_host
+    from migrator.core.snapshot import Instance, Snapshot, Zone
 
     snap = Snapshot(
         account="123456789012", region="us-east-1", domain="www.example.com",

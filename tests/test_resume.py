@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from migrator import actions
+from migrator.core import actions
 from migrator.errors import AwsError
 from tests.aws_state import account_state
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from migrator.core.retry import Backoff, Retry, not_yet_visible, poll, still_in_use
 from migrator.errors import AwsConflictError, AwsError, AwsNotFoundError, WaitTimeoutError
-from migrator.retry import Backoff, Retry, not_yet_visible, poll, still_in_use
 from tests.fake_clock import FakeClock
 
 

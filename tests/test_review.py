@@ -16,14 +16,14 @@ import boto3
 import pytest
 from rich.console import Console
 
-import migrator.commands
-from migrator import planfile, review
-from migrator.cli import main
-from migrator.environment import Environment
-from migrator.plan import Plan, PlanOptions, plan_digest
-from migrator.planner import build_plan
-from migrator.prompts import CannedPrompter
-from migrator.snapshot import (
+import migrator.cli.commands
+from migrator.cli.environment import Environment
+from migrator.cli.main import main
+from migrator.cli.prompts import CannedPrompter
+from migrator.core import planfile, review
+from migrator.core.plan import Plan, PlanOptions, plan_digest
+from migrator.core.planner import build_plan
+from migrator.core.snapshot import (
     Follower,
     Instance,
     NetworkInterface,
@@ -161,7 +161,7 @@ def test_what_is_left_alone_is_said_so() -> None:
 
 
 def test_a_reused_certificate_is_untouched_and_nothing_is_requested() -> None:
-    from migrator.snapshot import Certificate
+    from migrator.core.snapshot import Certificate
 
     cert = Certificate("arn:aws:acm:ap-northeast-1:1:certificate/x", "*.example.com",
                        ("*.example.com",), "ISSUED")
@@ -338,8 +338,8 @@ def test_apply_refuses_another_digest_before_connecting(
     path, _ = make_plan(cli)
     before = account_state(session)
     connected: list[Any] = []
-    real_connect = migrator.commands.connect
-    monkeypatch.setattr(migrator.commands, "connect",
+    real_connect = migrator.cli.commands.connect
+    monkeypatch.setattr(migrator.cli.commands, "connect",
                         lambda *a: connected.append(a) or real_connect(*a))
     wrong = cli("apply", str(path), "--yes", "--expect-sha256", "0" * 64)
     assert wrong.status == 2
@@ -362,7 +362,7 @@ def test_apply_refuses_another_digest_before_connecting(
 def test_the_wizard_shows_the_changes_before_asking(world: Any, cli: Any,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     prompter = CannedPrompter({"--yes": False})
-    monkeypatch.setattr(migrator.commands, "prompter", lambda env, assume_yes=False: prompter)
+    monkeypatch.setattr(migrator.cli.commands, "prompter", lambda env, assume_yes=False: prompter)
     result = cli("wizard", "--domain", "www.example.com")
     assert result.status == 0, result.stderr
     assert prompter.asked[-1] == "--yes"

@@ -16,8 +16,8 @@ import dns.rdatatype
 import pytest
 from cryptography import x509
 
-from migrator.sandbox.moto_server import set_acm_delay
-from migrator.sandbox.runner import Sandbox
+from migrator_sandbox.moto_server import set_acm_delay
+from migrator_sandbox.runner import Sandbox
 from tests.sandbox_fixtures import (
     a_record,
     add_listeners,
@@ -152,7 +152,7 @@ def test_origin_certificate_does_not_verify_without_the_bundle(env: dict[str, st
 
 
 def _unrelated_ca_pem() -> str:
-    from migrator.sandbox import pki
+    from migrator_sandbox import pki
 
     return pki.CertificateAuthority.create("Unrelated", "Nobody").issued.cert_pem().decode()
 

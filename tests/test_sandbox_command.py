@@ -18,17 +18,17 @@ import dns.message
 import dns.query
 import pytest
 
-from migrator.sandbox.runner import Sandbox
+from migrator_sandbox.runner import Sandbox
 from tests.sandbox_fixtures import addresses, connect_to_map, loopback_guard, nameserver, request
 
 ROOT = Path(__file__).resolve().parent.parent
 UP = (
     "import sys\n"
     "from rich.console import Console\n"
-    "from migrator.sandbox.command import sandbox_up\n"
+    "from migrator_sandbox.command import sandbox_up\n"
     "sys.exit(sandbox_up(sys.argv[1], 1.0, Console(width=160, force_terminal=False)))\n"
 )
-CLI = "from migrator.cli import main; raise SystemExit(main())"
+CLI = "from migrator.cli.main import main; raise SystemExit(main())"
 
 
 def _sourced(env_file: Path) -> dict[str, str]:

@@ -19,9 +19,9 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from migrator.sandbox import pki
-from migrator.sandbox.dataplane import AddressPool, name_matches
-from migrator.sandbox.dns_server import (
+from migrator_sandbox import pki
+from migrator_sandbox.dataplane import AddressPool, name_matches
+from migrator_sandbox.dns_server import (
     Alias,
     Authority,
     DNSServer,
@@ -29,18 +29,18 @@ from migrator.sandbox.dns_server import (
     StaticSource,
     Zone,
 )
-from migrator.sandbox.health import code_matches
-from migrator.sandbox.moto_state import Action, Listener, Rule
-from migrator.sandbox.origin import origin_certificate
-from migrator.sandbox.ports import (
+from migrator_sandbox.health import code_matches
+from migrator_sandbox.moto_state import Action, Listener, Rule
+from migrator_sandbox.origin import origin_certificate
+from migrator_sandbox.ports import (
     ConnectToTable,
     NotLoopbackError,
     bound_socket,
     ensure_loopback,
     reserve_common_port,
 )
-from migrator.sandbox.proxy import Upstream, UpstreamError, forward
-from migrator.sandbox.routing import (
+from migrator_sandbox.proxy import Upstream, UpstreamError, forward
+from migrator_sandbox.routing import (
     Request,
     condition_matches,
     fixed_response,
@@ -48,7 +48,7 @@ from migrator.sandbox.routing import (
     redirect,
     select_actions,
 )
-from migrator.sandbox.servers import QuietHandler, SandboxHTTPServer
+from migrator_sandbox.servers import QuietHandler, SandboxHTTPServer
 from tests.sandbox_fixtures import loopback_guard
 
 
@@ -573,7 +573,7 @@ def test_proxy_reports_502_when_the_target_is_down() -> None:
 
 
 def test_proxy_refuses_to_leave_loopback() -> None:
-    from migrator.sandbox.proxy import UpstreamConnection
+    from migrator_sandbox.proxy import UpstreamConnection
 
     with pytest.raises(NotLoopbackError):
         UpstreamConnection(Upstream("192.0.2.1", 8443))

@@ -13,7 +13,7 @@ import pytest
 EXAMPLE = Path(__file__).parent.parent / "plans" / "example-www.example.com.json"
 PROBE = """
 import json, sys
-from migrator.cli import main
+from migrator.cli.main import main
 try:
     main(sys.argv[1:])
 except SystemExit:

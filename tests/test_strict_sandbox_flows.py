@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from migrator.sandbox.runner import Sandbox
-from migrator.sandbox.strict import StrictConfig
-from migrator.sandbox.world import WorldSpec
+from migrator_sandbox.runner import Sandbox
+from migrator_sandbox.strict import StrictConfig
+from migrator_sandbox.world import WorldSpec
 from tests.aws_state import account_state
 from tests.sandbox_fixtures import eventually
 

@@ -23,10 +23,10 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from migrator.sandbox import moto_state
-from migrator.sandbox.strict import ManualClock, StrictAWS, StrictConfig
-from migrator.sandbox.strict.acm import validation_record
-from migrator.sandbox.world import World, WorldSpec, seed_world
+from migrator_sandbox import moto_state
+from migrator_sandbox.strict import ManualClock, StrictAWS, StrictConfig
+from migrator_sandbox.strict.acm import validation_record
+from migrator_sandbox.world import World, WorldSpec, seed_world
 from tests.sandbox_fixtures import (
     addresses,
     eventually,
@@ -424,7 +424,7 @@ def test_plain_moto_sandbox_readers_find_the_address_on_the_second_interface(
 ) -> None:
     """Without the strict layer too, the data plane and the origin firewall find the instance
     behind an Elastic IP on its second interface, and filter by that interface's group."""
-    from migrator.sandbox import firewall
+    from migrator_sandbox import firewall
 
     world = seed_world(session, WorldSpec(public_address_on_second_interface=True))
     found = moto_state.instance_at(world.spec.address)
@@ -829,7 +829,7 @@ def test_strict_sandbox_serves_through_the_second_interface(tmp_path: Path) -> N
     """The full sandbox on the strict world, the site's address on the instance's second
     interface: the data plane waits for provisioning, health checks count HealthyThreshold
     successes at the scaled interval, and reach the origin through that interface's group."""
-    from migrator.sandbox.runner import Sandbox
+    from migrator_sandbox.runner import Sandbox
 
     config = StrictConfig.fast()
     spec = WorldSpec(public_address_on_second_interface=True)
@@ -878,7 +878,7 @@ def test_cli_sandbox_up_strict(tmp_path: Path) -> None:
     """Exactly what a user types: ``migrator sandbox up --strict``."""
     env_file = tmp_path / "cli.env"
     log = tmp_path / "cli.log"
-    cli = "from migrator.cli import main; raise SystemExit(main())"
+    cli = "from migrator.cli.main import main; raise SystemExit(main())"
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-c", cli, "sandbox", "up", "--strict", "--env-file", str(env_file),

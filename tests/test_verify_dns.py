@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from migrator.verify import LookupFailed, check_dns, resolve_authoritative, resolve_fresh
-from migrator.verify.model import Check
+from migrator.checks.verify import LookupFailed, check_dns, resolve_authoritative, resolve_fresh
+from migrator.checks.verify.model import Check
 from tests.verify_support.fixtures import (
     LB_NAME,
     NAMES,

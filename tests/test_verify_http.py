@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from migrator.verify import check_http_redirect, check_parity
-from migrator.verify.model import Check
+from migrator.checks.verify import check_http_redirect, check_parity
+from migrator.checks.verify.model import Check
 from tests.verify_support.fixtures import (
     SITE_ROUTES,
     World,

@@ -10,11 +10,11 @@ from dataclasses import replace
 
 import pytest
 
-from migrator.netconfig import NetConfig
-from migrator.verify import check_https
-from migrator.verify.fetch import StatusMatcher
-from migrator.verify.model import Check
-from migrator.verify.tls import CertInfo, cert_covers
+from migrator.checks.verify import check_https
+from migrator.checks.verify.model import Check
+from migrator.net.config import NetConfig
+from migrator.net.fetch import StatusMatcher
+from migrator.net.tls import CertInfo, cert_covers
 from tests.loopback import free_port
 from tests.verify_support.fixtures import SITE_ROUTES, loopback_only, make_net, pki, start_server
 from tests.verify_support.pki import TestPKI

@@ -11,7 +11,7 @@ import sys
 import pytest
 from rich.console import Console
 
-from migrator.verify import (
+from migrator.checks.verify import (
     Check,
     all_passed,
     checks_to_json,
@@ -217,7 +217,7 @@ def test_loopback_guard_refuses_and_reports(loopback_only: list[str]) -> None:
 
 def test_library_does_not_import_boto3() -> None:
     code = (
-        "import sys, migrator.netconfig, migrator.verify;"
+        "import sys, migrator.net.config, migrator.checks.verify;"
         "sys.exit(1 if 'boto3' in sys.modules or 'botocore' in sys.modules else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -1,6 +1,6 @@
 """The wizard's logic against moto in server mode, with canned answers instead of a terminal.
 
-The CLI runs in-process (fixture `cli`); `migrator.commands.prompter` is replaced so the wizard
+The CLI runs in-process (fixture `cli`); `migrator.cli.commands.prompter` is replaced so the wizard
 gets a CannedPrompter, which records every question it was asked (by flag).
 """
 
@@ -15,15 +15,15 @@ from typing import Any
 import boto3
 import pytest
 
-import migrator.actions
-import migrator.commands
+import migrator.cli.commands
+import migrator.core.actions
 from migrator.aws.session import connect
-from migrator.cli import main
-from migrator.environment import Environment
+from migrator.cli.environment import Environment
+from migrator.cli.main import main
+from migrator.cli.prompts import CannedPrompter, NoPrompter
+from migrator.cli.wizard.candidates import Limits, find_candidates
 from migrator.errors import AccessDeniedError, MissingAnswerError, UsageError
-from migrator.prompts import CannedPrompter, NoPrompter
-from migrator.sandbox.world import WorldSpec, seed_world
-from migrator.wizard.candidates import Limits, find_candidates
+from migrator_sandbox.world import WorldSpec, seed_world
 from tests.aws_state import account_state
 from tests.conftest import REGION
 
@@ -38,7 +38,7 @@ def canned(monkeypatch: pytest.MonkeyPatch) -> Any:
 
     def install(answers: dict[str, Any] | None = None) -> CannedPrompter:
         prompter = CannedPrompter(dict(answers or {}))
-        monkeypatch.setattr(migrator.commands, "prompter",
+        monkeypatch.setattr(migrator.cli.commands, "prompter",
                             lambda env, assume_yes=False: prompter)
         return prompter
 
@@ -235,8 +235,8 @@ def test_ctrl_c_during_apply_leaves_a_consistent_plan_and_the_way_back(
     def pressed_ctrl_c(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
         raise KeyboardInterrupt
 
-    wait = migrator.actions.FORWARD["acm.wait_certificate_issued"]
-    monkeypatch.setitem(migrator.actions.FORWARD, "acm.wait_certificate_issued", pressed_ctrl_c)
+    wait = migrator.core.actions.FORWARD["acm.wait_certificate_issued"]
+    monkeypatch.setitem(migrator.core.actions.FORWARD, "acm.wait_certificate_issued", pressed_ctrl_c)
     canned()
     result = cli("wizard", "--skip-verify")
     assert result.status == 130
@@ -249,7 +249,7 @@ def test_ctrl_c_during_apply_leaves_a_consistent_plan_and_the_way_back(
     assert {steps[s] for s in order[at + 1:]} == {"pending"}
     assert f"migrator apply {path} --skip-verify" in result.stdout
     assert f"migrator rollback {path}" in result.stdout
-    monkeypatch.setitem(migrator.actions.FORWARD, "acm.wait_certificate_issued", wait)
+    monkeypatch.setitem(migrator.core.actions.FORWARD, "acm.wait_certificate_issued", wait)
     undone = cli("rollback", str(path), "--yes", "--dns-drain", "0")
     assert undone.status == 0, undone.stderr
     assert account_state(session) == before

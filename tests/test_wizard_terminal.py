@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from migrator.sandbox.runner import Sandbox
-from migrator.sandbox.strict import StrictConfig
-from migrator.sandbox.world import WorldSpec
+from migrator_sandbox.runner import Sandbox
+from migrator_sandbox.strict import StrictConfig
+from migrator_sandbox.world import WorldSpec
 from tests.aws_state import account_state
 
 pexpect = pytest.importorskip("pexpect")

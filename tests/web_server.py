@@ -1,7 +1,7 @@
 """A small HTTP or HTTPS server on a 127.0.0.x high port serving fixed routes (verify and
 preflight tests), its TLS context, and a helper that stops every server a fixture started.
 
-Certificates come from ``migrator.sandbox.pki`` (``Issued``); the TLS context is the sandbox's
+Certificates come from ``migrator_sandbox.pki`` (``Issued``); the TLS context is the sandbox's
 ``server_context``, optionally capped at TLS 1.1 to play an outdated server.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol, TypeVar
 
-from migrator.sandbox.pki import Issued, server_context
+from migrator_sandbox.pki import Issued, server_context
 
 
 @dataclass(frozen=True)

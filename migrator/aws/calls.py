@@ -15,6 +15,7 @@ from typing import Any, TypeVar, cast
 import botocore.exceptions
 import botocore.waiter
 
+from migrator.aws.iam_names import iam_action
 from migrator.errors import (
     AccessDeniedError,
     AwsConflictError,
@@ -24,7 +25,6 @@ from migrator.errors import (
     CredentialsError,
     WaitTimeoutError,
 )
-from migrator.iam_policy import iam_action
 
 F = TypeVar("F", bound=Callable[..., Any])
 

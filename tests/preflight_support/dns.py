@@ -1,7 +1,7 @@
 """A DNS server on loopback answering from moto's live Route53 zones, with per-test overrides.
 
-It is the sandbox's own authoritative server (migrator.sandbox.dns_server.DNSServer) with a
-record source that reads moto's public zones (migrator.sandbox.dns_records.MotoRecordSource) and
+It is the sandbox's own authoritative server (migrator_sandbox.dns_server.DNSServer) with a
+record source that reads moto's public zones (migrator_sandbox.dns_records.MotoRecordSource) and
 then replaces or adds record sets, so a test can make DNS disagree with Route53 (another NS
 delegation, a CAA record only DNS shows).
 """
@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from migrator.sandbox.dns_records import MotoRecordSource
-from migrator.sandbox.dns_server import DNSServer, RecordSet, Zone, normalize_name
+from migrator_sandbox.dns_records import MotoRecordSource
+from migrator_sandbox.dns_server import DNSServer, RecordSet, Zone, normalize_name
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The sandbox's origin (``migrator.sandbox.origin.Origin``, nginx-like: keep-alive, an idle
+"""The sandbox's origin (``migrator_sandbox.origin.Origin``, nginx-like: keep-alive, an idle
 timeout, optionally advertised) on a 127.0.0.x high port, for the idle-connection probe tests.
 
 ``keepalive_origin(keepalive_seconds=..., advertise=...)`` starts one (stopped at teardown);
@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from migrator.sandbox.origin import Origin, Site, origin_certificate
-from migrator.sandbox.pki import CertificateAuthority
-from migrator.sandbox.ports import bound_socket
+from migrator_sandbox.origin import Origin, Site, origin_certificate
+from migrator_sandbox.pki import CertificateAuthority
+from migrator_sandbox.ports import bound_socket
 
 INSTANCE_ADDRESS = "127.0.0.10"  # the world's instance address (WorldSpec's default)
 

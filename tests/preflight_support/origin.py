@@ -1,6 +1,6 @@
 """The origin the preflight tests probe: the shared loopback HTTPS test server
 (``tests.web_server``) answering chosen statuses per path, presenting a certificate for chosen
-names and expiry from a "Test Origin CA" (``migrator.sandbox.pki``)."""
+names and expiry from a "Test Origin CA" (``migrator_sandbox.pki``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from migrator.sandbox.pki import CertificateAuthority
+from migrator_sandbox.pki import CertificateAuthority
 from tests import web_server
 from tests.loopback import free_port
 from tests.web_server import Seen, TestServer, started, tls_context

@@ -1,4 +1,4 @@
-"""Loopback test doubles for the verification library: certificates (on migrator.sandbox.pki),
-a misbehaving DNS responder (on migrator.sandbox.dns_server) and the pytest fixtures that start
+"""Loopback test doubles for the verification library: certificates (on migrator_sandbox.pki),
+a misbehaving DNS responder (on migrator_sandbox.dns_server) and the pytest fixtures that start
 them with the shared HTTP(S) test server (tests/web_server.py) under the loopback guard
 (tests/loopback.py)."""

@@ -1,5 +1,5 @@
 """A DNS responder serving a dict of records, on the sandbox's DNS server's transport
-(``migrator.sandbox.dns_server.DNSServer``: UDP and TCP on one loopback port).
+(``migrator_sandbox.dns_server.DNSServer``: UDP and TCP on one loopback port).
 
 The sandbox server answers like Route 53 from hosted zones; these tests need a name server
 that misbehaves on purpose instead, so only the answering is replaced:
@@ -19,7 +19,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.rrset
 
-from migrator.sandbox.dns_server import DNSServer, StaticSource
+from migrator_sandbox.dns_server import DNSServer, StaticSource
 
 # name -> {rdtype text: (values, ttl)}
 Records = dict[str, dict[str, tuple[list[str], int]]]

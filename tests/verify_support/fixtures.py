@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from migrator.netconfig import NetConfig
-from migrator.sandbox.pki import Issued
+from migrator.net.config import NetConfig
+from migrator_sandbox.pki import Issued
 from tests.loopback import free_port, loopback_only
 from tests.web_server import Reply, Routes, TestServer, started, tls_context
 

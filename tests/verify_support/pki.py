@@ -1,4 +1,4 @@
-"""The verification tests' certificates, made with the sandbox's PKI (``migrator.sandbox.pki``).
+"""The verification tests' certificates, made with the sandbox's PKI (``migrator_sandbox.pki``).
 
 On top of what the sandbox issues, the tests need a few deliberately bad leaves: one about to
 expire, one expired, one for another name, and one from an issuer the bundle does not trust.
@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from migrator.sandbox.pki import CertificateAuthority, Issued, write_bundle
+from migrator_sandbox.pki import CertificateAuthority, Issued, write_bundle
 
 
 def leaf(

@@ -1,0 +1,310 @@
+"""Carry out a plan step by step, journaling each step to the plan file before and after its
+call; resume from the first unfinished step; roll back what was done in reverse order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from migrator.core import planfile
+from migrator.core.actions import FORWARD, INVERSE, Context
+from migrator.core.inspector import inspect_site
+from migrator.core.plan import (
+    DONE,
+    FAILED,
+    PENDING,
+    REVERTED,
+    REVERTING,
+    RUNNING,
+    SKIPPED,
+    Plan,
+    Step,
+    now,
+    resolve,
+)
+from migrator.core.retry import FRESH_UNDO_WINDOW, SYSTEM_CLOCK, Clock
+from migrator.core.snapshot import Snapshot
+from migrator.errors import (
+    Interrupted,
+    MigratorError,
+    PlanFileError,
+    PlanMismatchError,
+    StalePlanError,
+    StepDeferred,
+    VerificationError,
+)
+
+
+class Reporter:
+    """Where the executor says what it is doing; the CLI gives a rich one, tests a silent one."""
+
+    def step_started(self, step: Step, undo: bool) -> None: ...
+    def step_finished(self, step: Step, status: str, seconds: float, undo: bool) -> None: ...
+    def note(self, text: str) -> None: ...
+
+
+@dataclass
+class RunOptions:
+    skip_verify: bool = False
+    dns_drain_seconds: float = 60.0
+    delete_timeout: float = 900.0
+    check_stale: bool = True
+    wait_for_ttl: bool = False
+    clock: Clock = SYSTEM_CLOCK
+
+
+@dataclass
+class Executor:
+    """Runs one plan file against AWS."""
+
+    aws: Any
+    path: Path
+    plan: Plan
+    options: RunOptions = field(default_factory=RunOptions)
+    reporter: Reporter = field(default_factory=Reporter)
+    verifier: Any = None
+    inspect: Callable[..., Snapshot] = inspect_site
+
+    def save(self) -> None:
+        planfile.save(self.plan, self.path)
+
+    def _context(self, step: Step, *, drain: bool = True, fresh_seconds: float = 0.0
+                 ) -> Context:
+        return Context(aws=self.aws, plan=self.plan, state=self.plan.state(step.id),
+                       save=self.save, verifier=self.verifier,
+                       dns_drain_seconds=self.options.dns_drain_seconds if drain else 0.0,
+                       delete_timeout=self.options.delete_timeout,
+                       wait_for_ttl=self.options.wait_for_ttl, clock=self.options.clock,
+                       fresh_seconds=fresh_seconds)
+
+    def _outputs(self) -> dict[str, dict[str, Any]]:
+        return {sid: {**st.observed, **st.outputs} for sid, st in self.plan.states.items()}
+
+    # --- checks before any change -------------------------------------------------------------
+
+    def check_target(self) -> None:
+        """The credentials must be for the plan's account and region."""
+        snap = self.plan.snapshot
+        if self.aws.region != snap.region:
+            raise PlanMismatchError(
+                f"the plan is for region {snap.region}, the credentials use {self.aws.region}",
+                hint=f"pass --region {snap.region}")
+        account = self.aws.sts.account_id()
+        if account != snap.account:
+            raise PlanMismatchError(
+                f"the plan is for account {snap.account}, the credentials are for {account}",
+                hint="use the profile of the account the plan was made for")
+        unknown = [s.action for s in self.plan.steps if s.action not in FORWARD]
+        if unknown:
+            raise PlanFileError(f"this migrator cannot run actions {', '.join(unknown)}",
+                                hint="upgrade migrator or re-plan")
+
+    def check_not_stale(self) -> None:
+        """Before the first change: what is live must still be what the plan was made from."""
+        snap = self.plan.snapshot
+        live = self.inspect(self.aws, snap.domain, snap.names[1:])
+        differences = snapshot_differences(snap, live)
+        if differences:
+            raise StalePlanError(
+                "the setup changed since the plan was made: " + "; ".join(differences),
+                hint="make a new plan with `migrator plan`")
+
+    # --- apply ----------------------------------------------------------------------------------
+
+    def apply(self) -> str | None:
+        """Run every unfinished step; returns why apply stopped early (a deferred step), or
+        None when the plan is complete."""
+        states = self.plan.states
+        if any(st.status in (REVERTED, REVERTING) for st in states.values()):
+            raise PlanFileError("this plan was rolled back",
+                                hint="make a new plan to migrate again")
+        self.check_target()
+        started = any(st.status != PENDING for st in states.values())
+        if self.options.check_stale and not started:
+            self.check_not_stale()
+        self.plan.record("apply-started")
+        self.save()
+        for step in self.plan.steps:
+            state = self.plan.state(step.id)
+            if state.status in (DONE, SKIPPED):
+                continue
+            if self.options.skip_verify and step.action.startswith("verify."):
+                state.status = SKIPPED
+                self.plan.record("skipped", step.id, reason="--skip-verify")
+                self.save()
+                self.reporter.step_finished(step, SKIPPED, 0.0, False)
+                continue
+            try:
+                self._run(step)
+            except StepDeferred as deferred:
+                self.plan.record("deferred", step.id, reason=deferred.message)
+                self.save()
+                return str(deferred)
+            except VerificationError:
+                if step.action == "verify.site":
+                    self._restore_dns_after_failed_verification()
+                raise
+        self.plan.record("apply-finished")
+        self.save()
+        return None
+
+    def _run(self, step: Step) -> None:
+        state = self.plan.state(step.id)
+        params = resolve(step.params, self._outputs())
+        state.status, state.started_at, state.error = RUNNING, now(), None
+        self.plan.record("started", step.id)
+        self.save()
+        self.reporter.step_started(step, False)
+        began = time.monotonic()
+        ctx = self._context(step)
+        try:
+            outputs = FORWARD[step.action](ctx, params)
+        except StepDeferred:
+            state.status, state.started_at = PENDING, None
+            self.save()
+            self.reporter.step_finished(step, PENDING, 0.0, False)
+            raise
+        except KeyboardInterrupt:
+            self._fail(step, "interrupted by Ctrl-C")
+            raise Interrupted(f"interrupted during step {step.id}", hint=self._resume_hint()
+                              ) from None
+        except MigratorError as exc:
+            self._fail(step, str(exc))
+            if not exc.hint:
+                exc.hint = self._resume_hint()
+            raise
+        state.outputs = outputs
+        state.status, state.finished_at = DONE, now()
+        self.plan.record("done", step.id)
+        self.save()
+        for text in ctx.notes:
+            self.reporter.note(text)
+        self.reporter.step_finished(step, DONE, time.monotonic() - began, False)
+
+    def _fail(self, step: Step, message: str) -> None:
+        state = self.plan.state(step.id)
+        state.status, state.error, state.finished_at = FAILED, message, now()
+        self.plan.record("failed", step.id, error=message)
+        self.save()
+        self.reporter.step_finished(step, FAILED, 0.0, False)
+
+    def _resume_hint(self) -> str:
+        return (f"the plan file records what was done: `migrator apply {self.path}` resumes, "
+                f"`migrator rollback {self.path}` undoes it")
+
+    def _restore_dns_after_failed_verification(self) -> None:
+        switch = next((s for s in self.plan.steps if s.action == "route53.switch_to_alias"), None)
+        if switch is None or self.plan.state(switch.id).status != DONE:
+            return
+        self.reporter.note("verification failed after the DNS switch: restoring the original "
+                           "records")
+        # The load balancer stays, so there is no need to wait for caches to let go of it.
+        self._undo(switch, drain=False)
+        # The switch is undone; a later apply will switch again after its checks.
+        self.plan.state(switch.id).status = PENDING
+        self.plan.record("dns-restored-after-failed-verification", switch.id)
+        self.save()
+
+    # --- rollback -------------------------------------------------------------------------------
+
+    def rollback(self) -> None:
+        self.check_target()
+        self.plan.record("rollback-started")
+        self.save()
+        for step in reversed(self.plan.steps):
+            state = self.plan.state(step.id)
+            if state.status in (PENDING, REVERTED):
+                continue
+            if state.status == SKIPPED or step.inverse is None:
+                state.status, state.reverted_at = REVERTED, now()
+                self.save()
+                continue
+            self._undo(step)
+        self.plan.record("rollback-finished")
+        self.save()
+
+    def _undo(self, step: Step, *, drain: bool = True) -> None:
+        assert step.inverse is not None
+        state = self.plan.state(step.id)
+        params = resolve(step.inverse.params, self._outputs(), lenient=True)
+        fresh = 0.0 if state.status == REVERTING else _visibility_left(state.finished_at)
+        state.status = REVERTING
+        self.plan.record("reverting", step.id)
+        self.save()
+        self.reporter.step_started(step, True)
+        began = time.monotonic()
+        ctx = self._context(step, drain=drain, fresh_seconds=fresh)
+        try:
+            INVERSE[step.inverse.action](ctx, params)
+        except KeyboardInterrupt:
+            raise Interrupted(f"interrupted while undoing {step.id}",
+                              hint=f"run `migrator rollback {self.path}` again") from None
+        except MigratorError as exc:
+            state.error = str(exc)
+            self.plan.record("revert-failed", step.id, error=str(exc))
+            self.save()
+            self.reporter.step_finished(step, FAILED, 0.0, True)
+            if not exc.hint:
+                exc.hint = f"fix the cause, then run `migrator rollback {self.path}` again"
+            raise
+        state.status, state.reverted_at, state.error = REVERTED, now(), None
+        self.plan.record("reverted", step.id)
+        self.save()
+        for text in ctx.notes:
+            self.reporter.note(text)
+        self.reporter.step_finished(step, REVERTED, time.monotonic() - began, True)
+
+
+def _visibility_left(finished_at: str | None) -> float:
+    """How much longer a resource created by a step that finished at finished_at may still be
+    invisible to part of AWS (so that "not found" does not yet mean it is gone)."""
+    if not finished_at:
+        return 0.0
+    try:
+        finished = datetime.strptime(finished_at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    except ValueError:
+        return 0.0
+    return max(0.0, FRESH_UNDO_WINDOW - (datetime.now(UTC) - finished).total_seconds())
+
+
+def snapshot_differences(planned: Snapshot, live: Snapshot) -> list[str]:
+    """What differs between the plan's snapshot and the live one, in words."""
+    diffs = []
+    if planned.zone.id != live.zone.id:
+        diffs.append(f"hosted zone {planned.zone.id} is now {live.zone.id}")
+    before = {(r.name, r.type): r for r in planned.records}
+    after = {(r.name, r.type): r for r in live.records}
+    for key in sorted(before.keys() | after.keys()):
+        old, new = before.get(key), after.get(key)
+        if old is None:
+            diffs.append(f"{key[0]} {key[1]} was added")
+        elif new is None:
+            diffs.append(f"{key[0]} {key[1]} was removed")
+        elif (old.ttl, old.values, old.alias) != (new.ttl, new.values, new.alias):
+            diffs.append(f"{key[0]} {key[1]} is now {_describe(new)} (was {_describe(old)})")
+    if planned.instance.id != live.instance.id:
+        diffs.append(f"the site is now served by {live.instance.id}, not {planned.instance.id}")
+    elif planned.instance.state != live.instance.state:
+        diffs.append(f"instance {live.instance.id} is now {live.instance.state}, not "
+                     f"{planned.instance.state}")
+    elif planned.instance.security_group_ids != live.instance.security_group_ids:
+        diffs.append(f"instance security groups are now "
+                     f"{', '.join(live.instance.security_group_ids)}")
+    elif planned.instance.interfaces and planned.instance.interfaces != live.instance.interfaces:
+        diffs.append("the instance's network interfaces or their groups changed")
+    planned_groups = {g.id: g.ingress for g in planned.security_groups}
+    for group in live.security_groups:
+        if group.id in planned_groups and planned_groups[group.id] != group.ingress:
+            diffs.append(f"the rules of security group {group.id} changed")
+    return diffs
+
+
+def _describe(record: Any) -> str:
+    if record.alias:
+        return f"alias {record.alias.get('DNSName', '?')}"
+    return f"{', '.join(record.values)} TTL {record.ttl}"

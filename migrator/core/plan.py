@@ -1,0 +1,230 @@
+"""The plan: data that says what apply will do, in order, and how each step is undone.
+
+A step names its action (an AWS call, a wait or a check), its parameters, which may refer to an
+earlier step's outputs as {"ref": "step_id.output"}, and its inverse. Each step's state (status,
+outputs, what was observed before acting) is journaled in the plan file as apply runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from migrator.core.snapshot import Snapshot
+from migrator.errors import PlanFileError
+
+FORMAT = "migrator.plan/v1"
+
+PENDING, RUNNING, DONE, FAILED, SKIPPED = "pending", "running", "done", "failed", "skipped"
+REVERTING, REVERTED = "reverting", "reverted"
+
+
+def ref(path: str) -> dict[str, str]:
+    """A parameter value taken from an earlier step's output: ref("target_group.arn")."""
+    return {"ref": path}
+
+
+def is_ref(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"ref"} and isinstance(value["ref"], str)
+
+
+@dataclass(frozen=True)
+class Inverse:
+    """How a step is undone: an action and its parameters (refs allowed)."""
+
+    action: str
+    params: dict[str, Any]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One instruction of the plan."""
+
+    id: str
+    action: str
+    description: str
+    params: dict[str, Any]
+    inverse: Inverse | None = None
+
+
+@dataclass
+class StepState:
+    """What happened to a step: journaled before and after its call."""
+
+    status: str = PENDING
+    outputs: dict[str, Any] = field(default_factory=dict)
+    observed: dict[str, Any] = field(default_factory=dict)
+    started_at: str | None = None
+    finished_at: str | None = None
+    reverted_at: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """The choices the plan was made with."""
+
+    sans: tuple[str, ...] = ()
+    health_check_path: str = "/"
+    health_check_matcher: str = "200-399"
+    ssl_policy: str = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    http_redirect: bool = True
+    certificate_timeout_seconds: int = 4 * 3600
+    # Once the old TTL has passed, admit web traffic to the instance only from the load balancer.
+    lockdown: bool = True
+    # The load balancer's idle timeout (ELB allows 1-4000 s; 60 is its default), below how long
+    # the origin keeps idle connections: origin_idle_seconds, as preflight found it (None: not
+    # measured, or at least as long as the probe waited). Plans made before these fields existed
+    # load with these defaults.
+    idle_timeout_seconds: int = 60
+    origin_idle_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        timeout = self.idle_timeout_seconds
+        if isinstance(timeout, bool) or not isinstance(timeout, int) or not 1 <= timeout <= 4000:
+            raise ValueError(f"idle_timeout_seconds {timeout!r} is not a whole number of "
+                             "seconds from 1 to 4000")
+
+
+@dataclass
+class Plan:
+    """A whole plan: identity, the snapshot it was made from, its steps and their states."""
+
+    id: str
+    created_at: str
+    snapshot: Snapshot
+    options: PlanOptions
+    steps: tuple[Step, ...]
+    states: dict[str, StepState] = field(default_factory=dict)
+    journal: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for step in self.steps:
+            self.states.setdefault(step.id, StepState())
+
+    @property
+    def domain(self) -> str:
+        return self.snapshot.domain
+
+    def state(self, step_id: str) -> StepState:
+        return self.states[step_id]
+
+    def outputs(self) -> dict[str, dict[str, Any]]:
+        return {sid: st.outputs for sid, st in self.states.items()}
+
+    def record(self, event: str, step: str | None = None, **detail: Any) -> None:
+        entry: dict[str, Any] = {"at": now(), "event": event}
+        if step:
+            entry["step"] = step
+        entry.update(detail)
+        self.journal.append(entry)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "id": self.id,
+            "created_at": self.created_at,
+            "domain": self.snapshot.domain,
+            "names": list(self.snapshot.names),
+            "account": self.snapshot.account,
+            "region": self.snapshot.region,
+            "options": {**self.options.__dict__, "sans": list(self.options.sans)},
+            "snapshot": self.snapshot.to_dict(),
+            "steps": [_step_dict(s, self.states[s.id]) for s in self.steps],
+            "journal": self.journal,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        if not isinstance(data, dict) or "format" not in data:
+            raise PlanFileError("this is not a migrator plan file (no format field)",
+                                hint="pass a file written by `migrator plan`")
+        if data["format"] != FORMAT:
+            raise PlanFileError(f"plan format {data['format']!r} is not supported "
+                                f"(this migrator reads {FORMAT})",
+                                hint="re-plan with this version of migrator")
+        try:
+            options = dict(data["options"])
+            options["sans"] = tuple(options.get("sans", ()))
+            steps, states = [], {}
+            for raw in data["steps"]:
+                inverse = raw.get("inverse")
+                steps.append(Step(
+                    id=raw["id"], action=raw["action"], description=raw["description"],
+                    params=raw["params"],
+                    inverse=Inverse(inverse["action"], inverse["params"],
+                                    inverse.get("description", "")) if inverse else None))
+                states[raw["id"]] = StepState(**raw.get("state", {}))
+            return cls(id=data["id"], created_at=data["created_at"],
+                       snapshot=Snapshot.from_dict(data["snapshot"]),
+                       options=PlanOptions(**options), steps=tuple(steps), states=states,
+                       journal=list(data.get("journal", [])))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PlanFileError(f"the plan file is damaged: {exc.__class__.__name__} {exc}",
+                                hint="re-plan, or restore the file from version control") from exc
+
+
+def reviewed_content(plan: Plan) -> dict[str, Any]:
+    """The plan as a reviewer approves it: everything but what apply journals (each step's
+    state and the journal), so applying a plan does not change what was approved."""
+    data = plan.to_dict()
+    data.pop("journal", None)
+    data["steps"] = [{k: v for k, v in step.items() if k != "state"} for step in data["steps"]]
+    return data
+
+
+def plan_digest(plan: Plan) -> str:
+    """The plan's sha256 (hex): of the canonical JSON (sorted keys, no spaces, UTF-8) of its
+    reviewed content. `apply --expect-sha256` refuses a plan whose digest differs."""
+    canonical = json.dumps(reviewed_content(plan), sort_keys=True, separators=(",", ":"),
+                           ensure_ascii=False, allow_nan=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
+
+
+def _step_dict(step: Step, state: StepState) -> dict[str, Any]:
+    return {
+        "id": step.id,
+        "action": step.action,
+        "description": step.description,
+        "params": step.params,
+        "inverse": ({"action": step.inverse.action, "params": step.inverse.params,
+                     "description": step.inverse.description} if step.inverse else None),
+        "state": {k: v for k, v in state.__dict__.items()},
+    }
+
+
+class MissingOutput(LookupError):
+    """A reference to an output that is not (yet) recorded."""
+
+
+def resolve(value: Any, outputs: dict[str, dict[str, Any]], *, lenient: bool = False) -> Any:
+    """value with every {"ref": "step.output"} replaced by that output.
+
+    lenient: a missing output becomes None (rollback after a crash, where the handler then
+    finds the resource by its name and tag) instead of raising MissingOutput.
+    """
+    if is_ref(value):
+        step_id, _, key = value["ref"].partition(".")
+        try:
+            return outputs[step_id][key]
+        except KeyError as exc:
+            if lenient:
+                return None
+            raise MissingOutput(value["ref"]) from exc
+    if isinstance(value, dict):
+        return {k: resolve(v, outputs, lenient=lenient) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, outputs, lenient=lenient) for v in value]
+    return value
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

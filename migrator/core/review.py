@@ -1,0 +1,674 @@
+"""Plan review: what a plan will do to the AWS account, resource by resource.
+
+``account_changes(plan)`` is a pure function of the plan's data (its snapshot, options and
+steps; never the journal, never AWS): every resource the steps create, every record and
+network interface they change (before → after), what they delete, what they deliberately leave
+alone, the monthly cost before → after and the time the cutover and the lockdown take. It
+returns a tree of frozen dataclasses, rendered here as text for a terminal (Terraform's
+symbols: ``+`` create, ``~`` change, ``-`` destroy, ``=`` untouched; 80 columns; no styles
+with NO_COLOR), as GitHub-flavoured Markdown for a pull-request comment, and as JSON.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from migrator.core.lockdown import is_public_web, without_public_web
+from migrator.core.plan import Plan, Step, is_ref, plan_digest
+from migrator.core.pricing import (
+    ALB_PRICES,
+    HOURS_PER_MONTH,
+    IPV4_HOURLY,
+    PRICE_DATE,
+    PRICE_SOURCE,
+    monthly_base,
+)
+from migrator.core.snapshot import RecordSet, Snapshot
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+CREATE, CHANGE, DESTROY, UNTOUCHED = "create", "change", "destroy", "untouched"
+SYMBOLS = {CREATE: "+", CHANGE: "~", DESTROY: "-", UNTOUCHED: "="}
+STYLES = {CREATE: "green", CHANGE: "yellow", DESTROY: "red", UNTOUCHED: "dim"}
+TITLES = {CREATE: "Created", CHANGE: "Changed", DESTROY: "Deleted",
+          UNTOUCHED: "Deliberately left untouched"}
+ALIAS_TTL = 60  # seconds: what Route53 answers for an alias to a load balancer
+VALIDATION_TTL = 300  # seconds: the TTL of the validation CNAMEs migrator creates
+WIDTH = 80
+
+
+# --- the model ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Attribute:
+    """One property of a resource: its name and value, in words."""
+
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """One property that changes: before → after, in words."""
+
+    name: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One resource of the account and what the plan does to it."""
+
+    kind: str  # "ACM certificate", "DNS record", "security group", ...
+    name: str
+    steps: tuple[str, ...] = ()  # the plan's steps that do it (none for untouched)
+    attributes: tuple[Attribute, ...] = ()
+    changes: tuple[Change, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Cost:
+    """The load balancing bill of the site, per month, in USD (None: price unknown)."""
+
+    region: str
+    before_usd: float
+    after_usd: float | None
+    lines: tuple[str, ...]
+    source: str = PRICE_SOURCE
+    as_of: str = PRICE_DATE
+
+
+@dataclass(frozen=True)
+class Wait:
+    """One wait of apply (or rollback), with what it usually takes."""
+
+    step: str
+    what: str
+    expected: str
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How long the cutover and the lockdown take."""
+
+    old_ttl_seconds: int
+    waits: tuple[Wait, ...]
+    cutover: str
+    lockdown: str
+
+
+@dataclass(frozen=True)
+class AccountChanges:
+    """What the plan does to the account, grouped by what happens to each resource."""
+
+    plan_id: str
+    domain: str
+    account: str
+    region: str
+    create: tuple[Resource, ...]
+    change: tuple[Resource, ...]
+    destroy: tuple[Resource, ...]
+    untouched: tuple[Resource, ...]
+    cost: Cost
+    timing: Timing
+
+    def section(self, action: str) -> tuple[Resource, ...]:
+        return {CREATE: self.create, CHANGE: self.change, DESTROY: self.destroy,
+                UNTOUCHED: self.untouched}[action]
+
+    def counts(self) -> dict[str, int]:
+        return {action: len(self.section(action)) for action in SYMBOLS}
+
+
+def to_dict(changes: AccountChanges) -> dict[str, Any]:
+    """The JSON form (``show --json``'s ``account_changes``; fields documented in README)."""
+    return _jsonable(asdict(changes))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+# --- deriving it from the plan -----------------------------------------------------------------
+
+@dataclass
+class _Draft:
+    """A resource being described while the steps are read (frozen once they all are)."""
+
+    kind: str
+    name: str
+    steps: list[str] = field(default_factory=list)
+    attributes: list[Attribute] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    note: str = ""
+
+    def add(self, name: str, value: str) -> None:
+        self.attributes.append(Attribute(name, value))
+
+    def freeze(self) -> Resource:
+        return Resource(self.kind, self.name, tuple(self.steps), tuple(self.attributes),
+                        tuple(self.changes), self.note)
+
+
+class _Reader:
+    """Reads a plan's steps once, naming what refs point at in words."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.snap = plan.snapshot
+        self.steps = {s.id: s for s in plan.steps}
+        self.groups = {g.id: g for g in self.snap.security_groups}
+
+    def label(self, value: Any) -> str:
+        """A parameter value in words: a ref becomes the name of what it refers to."""
+        if is_ref(value):
+            step_id, _, key = value["ref"].partition(".")
+            step = self.steps.get(step_id)
+            if step_id == "certificate":
+                return "the new certificate"
+            if step is not None and step.action == "ec2.create_security_group":
+                return str(step.params["GroupName"])
+            if step is not None and step.action == "ec2.copy_groups_without_public_web":
+                return f"{self.copy_name(key, step)} (copy of {key})"
+            if step is not None and "Name" in step.params:
+                return str(step.params["Name"])
+            return f"<{value['ref']}>"
+        if isinstance(value, str) and value in self.groups:
+            return f"{value} ({self.groups[value].name})"
+        return str(value)
+
+    def copy_name(self, group_id: str, step: Step) -> str:
+        """The lockdown copy's name, as apply makes it (actions._copy_name)."""
+        suffix = str(step.params["NameSuffix"])
+        original = self.groups[group_id].name if group_id in self.groups else group_id
+        return f"{original[:255 - len(suffix) - 1]}-{suffix}"
+
+    def rule(self, rule: dict[str, Any]) -> str:
+        """A security group rule in words: "tcp/443 from 0.0.0.0/0, ::/0"."""
+        port = rule.get("FromPort")
+        ports = "all ports" if rule["IpProtocol"] == "-1" else (
+            str(port) if port == rule.get("ToPort") else f"{port}-{rule.get('ToPort')}")
+        proto = "all" if rule["IpProtocol"] == "-1" else rule["IpProtocol"]
+        sources = [r["CidrIp"] for r in rule.get("IpRanges", [])]
+        sources += [r["CidrIpv6"] for r in rule.get("Ipv6Ranges", [])]
+        sources += [self.label(r["GroupId"]) for r in rule.get("UserIdGroupPairs", [])]
+        sources += [r["PrefixListId"] for r in rule.get("PrefixListIds", [])]
+        return f"{proto}/{ports} from {', '.join(sources) or 'nothing'}"
+
+    def lb_name(self) -> str:
+        step = self.steps.get("load_balancer")
+        return str(step.params["Name"]) if step else "the load balancer"
+
+
+def account_changes(plan: Plan) -> AccountChanges:
+    """What applying the whole plan does to the account (the journal is not read)."""
+    reader = _Reader(plan)
+    snap = plan.snapshot
+    created: list[_Draft] = []
+    changed: list[_Draft] = []
+    destroyed: list[_Draft] = []
+    by_step: dict[str, _Draft] = {}
+    interfaces: dict[str, _Draft] = {}
+    for step in plan.steps:
+        draft = _describe(reader, step, by_step, interfaces, created, changed, destroyed)
+        if draft is not None:
+            by_step[step.id] = draft
+    return AccountChanges(
+        plan_id=plan.id, domain=snap.domain, account=snap.account, region=snap.region,
+        create=tuple(d.freeze() for d in sorted(created, key=_kind_order)),
+        change=tuple(d.freeze() for d in changed),
+        destroy=tuple(d.freeze() for d in destroyed),
+        untouched=tuple(_untouched(reader)), cost=_cost(reader), timing=_timing(reader))
+
+
+def _describe(reader: _Reader, step: Step, by_step: dict[str, _Draft],
+              interfaces: dict[str, _Draft], created: list[_Draft], changed: list[_Draft],
+              destroyed: list[_Draft]) -> _Draft | None:
+    """Describe one step: a new resource (returned), or more about an earlier one."""
+    p, snap, action = step.params, reader.snap, step.action
+    if action == "acm.request_certificate":
+        names = list(dict.fromkeys([p["DomainName"], *p.get("SubjectAlternativeNames", [])]))
+        draft = _Draft("ACM certificate", p["DomainName"], [step.id])
+        draft.add("names", ", ".join(names))
+        draft.add("validation", f"{p['ValidationMethod']}, by the CNAMEs below")
+        draft.add("key", p.get("KeyAlgorithm", "RSA_2048"))
+        draft.add("renewal", "automatic, by ACM, while the CNAMEs stay")
+        draft.add("tag", _tags(p.get("Tags", [])))
+        created.append(draft)
+        return draft
+    if action == "route53.create_validation_records":
+        for name in dict.fromkeys(n.removeprefix("*.") for n in snap.names):
+            draft = _Draft("DNS record", f"_<ACM's hash>.{name}. CNAME", [step.id])
+            draft.add("value", "_<ACM's hash>.acm-validations.aws. (given by ACM)")
+            draft.add("TTL", f"{VALIDATION_TTL} s")
+            draft.add("zone", f"{snap.zone.name} ({snap.zone.id})")
+            draft.note = "not created if it already exists (then never deleted)"
+            created.append(draft)
+        return None
+    if action == "elbv2.create_target_group":
+        draft = _Draft("target group", p["Name"], [step.id])
+        draft.add("protocol", f"{p['Protocol']}:{p['Port']} ({p.get('ProtocolVersion', '')})")
+        draft.add("VPC", p["VpcId"])
+        draft.add("health check",
+                  f"{p['HealthCheckProtocol']} {p['HealthCheckPath']} on the traffic port, "
+                  f"every {p['HealthCheckIntervalSeconds']} s, timeout "
+                  f"{p['HealthCheckTimeoutSeconds']} s, healthy after "
+                  f"{p['HealthyThresholdCount']}, unhealthy after "
+                  f"{p['UnhealthyThresholdCount']}, expecting {p['Matcher']['HttpCode']}")
+        draft.add("tag", _tags(p.get("Tags", [])))
+        created.append(draft)
+        return draft
+    if action == "elbv2.register_targets":
+        target = _parent(by_step, p["TargetGroupArn"])
+        if target is not None:
+            target.steps.append(step.id)
+            target.add("targets", ", ".join(f"{t['Id']}:{t['Port']}" for t in p["Targets"]))
+        return None
+    if action == "ec2.create_security_group":
+        draft = _Draft("security group", p["GroupName"], [step.id])
+        draft.add("VPC", p["VpcId"])
+        draft.add("description", p["Description"])
+        draft.add("outbound", "all traffic (AWS's default)")
+        created.append(draft)
+        return draft
+    if action == "ec2.authorize_ingress":
+        group = _parent(by_step, p["GroupId"])
+        if group is not None:
+            group.steps.append(step.id)
+            for rule in p["IpPermissions"]:
+                group.add("inbound", reader.rule(rule))
+        return None
+    if action in ("ec2.set_interface_groups", "ec2.set_instance_groups"):
+        key = p.get("NetworkInterfaceId") or p["InstanceId"]
+        iface = interfaces.get(key)
+        if iface is None:
+            iface = interfaces[key] = _Draft("network interface", _interface_name(snap),
+                                             note="the interface holding the site's address")
+            changed.append(iface)
+        iface.steps.append(step.id)
+        before = step.inverse.params["Groups"] if step.inverse else snap.instance.security_group_ids
+        when = "security groups" if not iface.changes else (
+            "at the lockdown" if step.id == "lockdown_attach" else f"at {step.id}")
+        iface.changes.append(Change(when, ", ".join(reader.label(g) for g in before),
+                                    ", ".join(reader.label(g) for g in p["Groups"])))
+        return None
+    if action == "elbv2.create_load_balancer":
+        zones = {s.id: s.availability_zone for s in snap.subnets}
+        draft = _Draft("load balancer", p["Name"], [step.id])
+        draft.add("type", f"{p['Type']}, {p['Scheme']}, {p['IpAddressType']}")
+        draft.add("subnets", ", ".join(f"{s} ({zones.get(s, '?')})" for s in p["Subnets"]))
+        draft.add("zones", ", ".join(sorted({zones.get(s, "?") for s in p["Subnets"]})))
+        draft.add("security groups", ", ".join(reader.label(g) for g in p["SecurityGroups"]))
+        draft.add("tag", _tags(p.get("Tags", [])))
+        created.append(draft)
+        return draft
+    if action == "elbv2.set_load_balancer_attributes":
+        lb = _parent(by_step, p["LoadBalancerArn"])
+        timeout = p["Attributes"].get("idle_timeout.timeout_seconds")
+        if lb is not None and timeout is not None:
+            lb.steps.append(step.id)
+            lb.add("idle timeout", f"{timeout} s ({_idle_reason(reader)})")
+        return None
+    if action == "elbv2.create_listener":
+        lb_label = reader.label(p["LoadBalancerArn"])
+        draft = _Draft("listener", f"{p['Protocol']}:{p['Port']} of {lb_label}", [step.id])
+        for act in p["DefaultActions"]:
+            if act["Type"] == "redirect":
+                conf = act["RedirectConfig"]
+                code = conf.get("StatusCode", "").removeprefix("HTTP_")
+                draft.add("action", f"redirect {code} to {conf['Protocol']}:{conf['Port']}, "
+                                    "same host, path and query")
+            elif act["Type"] == "forward":
+                tg_label = reader.label(act["TargetGroupArn"])
+                draft.add("action", f"forward to target group {tg_label}")
+        if "SslPolicy" in p:
+            draft.add("TLS policy", p["SslPolicy"])
+        for cert in p.get("Certificates", []):
+            arn = cert["CertificateArn"]
+            draft.add("certificate", reader.label(arn) if is_ref(arn) else f"{arn} (reused)")
+        removed = next((s.id for s in reader.plan.steps if s.action == "elbv2.delete_listener"
+                        and s.params.get("Port") == p["Port"]), None)
+        if removed:
+            draft.note = (f"temporary: starts the health checks while ACM validates; the "
+                          f"load balancer's group does not admit port {p['Port']}; deleted "
+                          f"by {removed}")
+        created.append(draft)
+        return draft
+    if action == "elbv2.delete_listener":
+        draft = _Draft("listener", f"HTTP:{p['Port']} of {reader.label(p['LoadBalancerArn'])}",
+                       [step.id], note="the temporary listener created above")
+        destroyed.append(draft)
+        return draft
+    if action == "route53.switch_to_alias":
+        for original in p["Originals"]:
+            record = RecordSet.from_route53(original)
+            draft = _Draft("DNS record", f"{record.name} {record.type}", [step.id])
+            draft.changes += [
+                Change("type", record.type, f"{record.type} (alias)"),
+                Change("value", _value(record),
+                       f"alias to load balancer {reader.lb_name()} (evaluate target health)"),
+                Change("TTL", f"{record.ttl} s", f"{ALIAS_TTL} s (the alias's)")]
+            draft.note = "one change batch with the others; restored exactly by rollback"
+            changed.append(draft)
+        return None
+    if action == "ec2.copy_groups_without_public_web":
+        for group_id in p["GroupIds"]:
+            original = reader.groups.get(group_id)
+            draft = _Draft("security group", reader.copy_name(group_id, step), [step.id])
+            draft.add("copy of", reader.label(group_id))
+            draft.add("VPC", p["VpcId"])
+            rules = without_public_web(list(original.ingress), group_id) if original else []
+            for rule in rules:
+                draft.add("inbound", reader.rule(rule))
+            for rule in (original.ingress if original else ()):
+                if is_public_web(rule):
+                    draft.add("left out", reader.rule(rule))
+            draft.add("outbound", f"as in {group_id}")
+            draft.add("tag", _tags(p.get("Tags", [])))
+            created.append(draft)
+        return None
+    return None  # waits and checks change nothing
+
+
+KIND_ORDER = ("ACM certificate", "DNS record", "target group", "security group",
+              "load balancer", "listener")
+
+
+def _kind_order(draft: _Draft) -> int:
+    """Created resources in a reviewer's order (stable: the steps' order within a kind)."""
+    return KIND_ORDER.index(draft.kind) if draft.kind in KIND_ORDER else len(KIND_ORDER)
+
+
+def _parent(by_step: dict[str, _Draft], value: Any) -> _Draft | None:
+    """The resource an earlier step created, that this parameter refers to."""
+    if is_ref(value):
+        return by_step.get(value["ref"].partition(".")[0])
+    return None
+
+
+def _tags(tags: list[dict[str, str]]) -> str:
+    return ", ".join(f"{t['Key']}={t['Value']}" for t in tags) or "none"
+
+
+def _value(record: RecordSet) -> str:
+    if record.alias:
+        return f"alias to {record.alias.get('DNSName', '?')}"
+    return ", ".join(record.values)
+
+
+def _interface_name(snap: Snapshot) -> str:
+    inst = snap.instance
+    iface = next((i for i in inst.interfaces if i.id == inst.web_interface_id), None)
+    if iface is None:
+        return f"of instance {inst.id} (its primary)"
+    return f"{iface.id} (eth{iface.device_index}) of instance {inst.id}"
+
+
+def _idle_reason(reader: _Reader) -> str:
+    from migrator.core.planner import _idle_reason as reason
+
+    return reason(reader.plan.options)
+
+
+def _untouched(reader: _Reader) -> list[Resource]:
+    snap, plan = reader.snap, reader.plan
+    inst = snap.instance
+    out: list[Resource] = []
+    out.append(Resource(
+        "EC2 instance", f"{inst.id}" + (f" ({inst.name})" if inst.name else ""),
+        attributes=(Attribute("addresses", f"public {inst.public_ip}, private {inst.private_ip}"),),
+        note="not stopped, not modified: it keeps serving directly until every client has "
+             "moved, then only through the load balancer"))
+    copied = next((s for s in plan.steps if s.action == "ec2.copy_groups_without_public_web"),
+                  None)
+    copied_ids = set(copied.params["GroupIds"]) if copied else set()
+    for group in snap.security_groups:
+        if group.shared_with:
+            note = f"shared with {', '.join(group.shared_with)}: never edited"
+        else:
+            note = "never edited"
+        if group.id in copied_ids:
+            note += "; at the lockdown a copy replaces it on this interface only"
+        out.append(Resource("security group", reader.label(group.id),
+                            attributes=tuple(Attribute("inbound", reader.rule(r))
+                                             for r in group.ingress), note=note))
+    for iface in inst.interfaces:
+        if iface.id != inst.web_interface_id:
+            out.append(Resource(
+                "network interface", f"{iface.id} (eth{iface.device_index}) of {inst.id}",
+                attributes=(Attribute("security groups",
+                                      ", ".join(iface.security_group_ids) or "none"),),
+                note="the site's address is not on it: its groups are not changed"))
+    switched = {(o["Name"], o["Type"]) for s in plan.steps
+                if s.action == "route53.switch_to_alias" for o in s.params["Originals"]}
+    for record in snap.records:
+        if (record.name, record.type) not in switched:
+            out.append(Resource("DNS record", f"{record.name} {record.type}",
+                                attributes=(Attribute("value", _value(record)),
+                                            Attribute("TTL", f"{record.ttl} s")),
+                                note="a record of a planned name the switch does not touch"))
+    for follower in snap.followers:
+        out.append(Resource(
+            "DNS record", f"{follower.name}. {follower.type}",
+            attributes=(Attribute("points at", follower.target),),
+            note="follows the switch through its target: not changed"))
+    out.append(Resource("hosted zone", f"{snap.zone.name} ({snap.zone.id})",
+                        note="every record not listed here is left as it is"))
+    reused = {arn for s in plan.steps if s.action == "elbv2.create_listener"
+              for c in s.params.get("Certificates", [])
+              if not is_ref(arn := c["CertificateArn"])}
+    for cert in snap.certificates:
+        if cert.arn in reused:
+            note = "reused by the HTTPS listener; never deleted, not even by rollback"
+        else:
+            note = ("not used; ACM gives the new certificate the same validation CNAME: "
+                    "kept if it exists")
+        out.append(Resource("ACM certificate", cert.arn,
+                            attributes=(Attribute("names", ", ".join(cert.names)),
+                                        Attribute("status", cert.status)), note=note))
+    if "validation_records" in reader.steps:
+        out.append(Resource(
+            "DNS record", "an existing _<ACM's hash> validation CNAME",
+            note="ACM gives every certificate of a name the same CNAME: one that already "
+                 "exists is kept as it is and never deleted"))
+    return out
+
+
+def _cost(reader: _Reader) -> Cost:
+    snap = reader.snap
+    region = snap.region
+    lb = reader.steps.get("load_balancer")
+    zones = len(lb.params["Subnets"]) if lb else max(2, len(snap.public_subnets_by_zone()))
+    before = "no load balancer: $0.00 (the instance's own cost does not change)"
+    price = ALB_PRICES.get(region)
+    monthly = monthly_base(region)
+    if price is None or monthly is None:
+        return Cost(region, 0.0, None, (before, f"price unknown for {region}: an Application "
+                                        "Load Balancer is billed per hour plus LCU-hours"))
+    ipv4 = round(IPV4_HOURLY * HOURS_PER_MONTH * zones, 2)
+    lines = (before,
+             f"load balancer ${monthly:.2f} (${price.hourly}/h x {HOURS_PER_MONTH} h)",
+             f"{zones} public IPv4 addresses ${ipv4:.2f} (${IPV4_HOURLY}/h each)",
+             f"plus ${price.lcu_hourly} per LCU-hour of traffic (a small site uses a "
+             "fraction of one)",
+             "the ACM certificate: free, renewed by ACM")
+    return Cost(region, 0.0, round(monthly + ipv4, 2), lines)
+
+
+def _timing(reader: _Reader) -> Timing:
+    steps, opts = reader.steps, reader.plan.options
+    switch = steps.get("switch_dns")
+    ttl = max((int(o.get("TTL") or 0) for o in switch.params["Originals"]), default=0) \
+        if switch else 0
+    waits: list[Wait] = []
+    if "certificate_issued" in steps:
+        waits.append(Wait("certificate_issued", "ACM validates the certificate by DNS",
+                          f"usually a few minutes, while the load balancer is built (apply "
+                          f"gives up after {_duration(opts.certificate_timeout_seconds)})"))
+    if "load_balancer_active" in steps:
+        waits.append(Wait("load_balancer_active", "the load balancer is provisioned",
+                          "usually 2-5 minutes"))
+    healthy = steps.get("target_healthy")
+    tg = steps.get("target_group")
+    if healthy and tg:
+        passes = tg.params["HealthyThresholdCount"]
+        every = tg.params["HealthCheckIntervalSeconds"]
+        waits.append(Wait("target_healthy", "the instance passes the health check",
+                          f"{passes} checks {every} s apart, about {passes * every} s (apply "
+                          f"gives up after {_duration(healthy.params['TimeoutSeconds'])})"))
+    if switch:
+        waits.append(Wait("switch_dns", "Route53 applies the switch (INSYNC)",
+                          "usually under a minute"))
+    cutover = (f"every client reaches the load balancer at most {_duration(ttl)} (the old "
+               "TTL) after the switch; until then the instance keeps serving them directly, "
+               "so no request fails")
+    if "lockdown_ready" in steps:
+        lockdown = (f"at the switch + {_duration(ttl)}: apply waits for it with "
+                    "--wait-for-ttl, else stops there and a later apply locks down")
+    elif reader.plan.options.lockdown:
+        lockdown = "none: no group of the instance admits 80/443 from anywhere"
+    else:
+        lockdown = "none (planned with --no-lockdown): the instance stays open on 80/443"
+    return Timing(ttl, tuple(waits), cutover, lockdown)
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds} s ({seconds / 60:g} min)"
+    return f"{seconds / 3600:g} h"
+
+
+# --- text ---------------------------------------------------------------------------------------
+
+def text_lines(changes: AccountChanges, digest: str | None = None, *, width: int = WIDTH
+               ) -> list[tuple[str, str]]:
+    """The account changes as (line, style) pairs, each line at most `width` columns."""
+    out: list[tuple[str, str]] = []
+
+    def wrap(text: str, indent: int, style: str = "", first: str = "") -> None:
+        lead = first or " " * indent
+        for line in textwrap.wrap(text, width=width, initial_indent=lead,
+                                  subsequent_indent=" " * indent, break_on_hyphens=False,
+                                  break_long_words=True) or [lead]:
+            out.append((line, style))
+
+    wrap(f"What plan {changes.plan_id} changes in account {changes.account} "
+         f"({changes.region}) for {changes.domain}", 2, "bold")
+    if digest:
+        out.append((f"sha256 {digest}", ""))
+    counts = changes.counts()
+    out.append(("  ".join(f"{SYMBOLS[a]} {counts[a]} {'left ' if a == UNTOUCHED else 'to '}"
+                          f"{'untouched' if a == UNTOUCHED else a}" for a in SYMBOLS), ""))
+    for action in SYMBOLS:
+        resources = changes.section(action)
+        if not resources:
+            continue
+        out.append(("", ""))
+        out.append((TITLES[action], "bold"))
+        for res in resources:
+            wrap(f"{res.kind} {res.name}", 4, STYLES[action], f"{SYMBOLS[action]} ")
+            for attr in res.attributes:
+                wrap(f"{attr.name:<15} {attr.value}", 22, "", "      ")
+            for chg in res.changes:
+                both = f"      {chg.name:<15} {chg.before} → {chg.after}"
+                if len(both) <= width:
+                    out.append((both, ""))
+                    continue
+                wrap(f"{chg.name:<15} {chg.before}", 22, "", "      ")
+                wrap(f"→ {chg.after}", 24, STYLES[action], " " * 20)
+            if res.note:
+                wrap(res.note, 6, "dim", "      ")
+    out.append(("", ""))
+    out.append(("Monthly cost (USD)", "bold"))
+    cost = changes.cost
+    after = f"${cost.after_usd:.2f}" if cost.after_usd is not None else "unknown"
+    out.append((f"  before ${cost.before_usd:.2f} → after {after} a month, plus traffic", ""))
+    for line in cost.lines:
+        wrap(line, 6, "", "    ")
+    wrap(f"prices from {cost.source} as of {cost.as_of}", 6, "dim", "    ")
+    out.append(("", ""))
+    out.append(("Time", "bold"))
+    for wait in changes.timing.waits:
+        wrap(f"{wait.what}: {wait.expected}", 6, "", "  · ")
+    wrap(f"cutover: {changes.timing.cutover}", 6, "", "  · ")
+    wrap(f"lockdown: {changes.timing.lockdown}", 6, "", "  · ")
+    return out
+
+
+def print_text(console: Console, changes: AccountChanges, digest: str | None = None) -> None:
+    """Print the account changes on a rich console: coloured, or plain with NO_COLOR."""
+    from rich.text import Text
+
+    width = min(WIDTH, console.width or WIDTH)
+    for line, style in text_lines(changes, digest, width=width):
+        console.print(Text(line, style="" if console.no_color else style), soft_wrap=True)
+
+
+# --- Markdown -----------------------------------------------------------------------------------
+
+def markdown(plan: Plan, changes: AccountChanges | None = None) -> str:
+    """The review as GitHub-flavoured Markdown for a pull-request comment."""
+    changes = changes or account_changes(plan)
+    digest = plan_digest(plan)
+    counts = changes.counts()
+    lines = [f"### migrator plan `{plan.id}`: {changes.domain}", "",
+             f"Account `{changes.account}`, region `{changes.region}`  ",
+             f"sha256 `{digest}`", "",
+             "**" + " · ".join(f"`{SYMBOLS[a]}` {counts[a]} {TITLES[a].lower()}"
+                               for a in SYMBOLS) + "**", ""]
+    for action in SYMBOLS:
+        resources = changes.section(action)
+        if not resources:
+            continue
+        lines += [f"#### {TITLES[action]}", "", "```diff"]
+        for res in resources:
+            mark = SYMBOLS[action]
+            lines.append(f"{mark} {res.kind} {res.name}")
+            body = "+" if action == CREATE else ("-" if action == DESTROY else " ")
+            for attr in res.attributes:
+                lines.append(f"{body}     {attr.name}: {attr.value}")
+            for chg in res.changes:
+                lines.append(f"-     {chg.name}: {chg.before}")
+                lines.append(f"+     {chg.name}: {chg.after}")
+            if res.note:
+                lines.append(f"{body}     # {res.note}")
+        lines += ["```", ""]
+    cost = changes.cost
+    after = f"${cost.after_usd:.2f}" if cost.after_usd is not None else "unknown"
+    lines += ["#### Monthly cost (USD)", "",
+              f"before **${cost.before_usd:.2f}** → after **{after}** a month, plus traffic",
+              ""]
+    lines += [f"- {_md(line)}" for line in cost.lines]
+    lines += [f"- prices from <{cost.source}> as of {cost.as_of}", "", "#### Time", "",
+              "| wait | expected |", "| --- | --- |"]
+    lines += [f"| {_md(w.what)} (`{w.step}`) | {_md(w.expected)} |"
+              for w in changes.timing.waits]
+    lines += [f"| cutover | {_md(changes.timing.cutover)} |",
+              f"| lockdown | {_md(changes.timing.lockdown)} |", ""]
+    lines += ["<details><summary>The plan's " f"{len(plan.steps)} steps, each with its undo"
+              "</summary>", "", "| # | step | what it does | undo | status |",
+              "| ---: | --- | --- | --- | --- |"]
+    for number, step in enumerate(plan.steps, 1):
+        undo = step.inverse.description if step.inverse else "-"
+        lines.append(f"| {number} | `{step.id}` | {_md(step.description)} | {_md(undo)} | "
+                     f"{plan.state(step.id).status} |")
+    lines += ["", "</details>", "",
+              f"Approve this exact plan: `migrator apply PLAN --expect-sha256 {digest}`", ""]
+    return "\n".join(lines)
+
+
+def _md(text: str) -> str:
+    """Text safe in a Markdown table cell."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(
+        "\n", " ")

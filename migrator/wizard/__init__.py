@@ -1,9 +1,0 @@
-"""The interactive wizard: what `migrator` runs in a terminal (and `migrator wizard` anywhere).
-
-It looks at the real setup, proposes defaults, shows the plan and asks before changing anything;
-see flow.py for the order of the questions and candidates.py for how sites are found.
-"""
-
-from migrator.wizard.flow import run_wizard
-
-__all__ = ["run_wizard"]
