@@ -1,107 +1,17 @@
-"""Shared fixtures: moto in server mode on loopback (boto3 speaks HTTP to it, as to AWS), a
-seeded world, and the CLI run in-process with its stdout, stderr and exit status captured."""
+"""The test suite's plugins: every fixture lives in tests/support and is registered here.
 
-from __future__ import annotations
+tests/unit: no server of any kind; tests/integration: moto in server mode or loopback fakes;
+tests/e2e: the CLI against the sandbox (strict AWS), in a real terminal, killed mid-step.
+"""
 
-import io
-import logging
-import socket
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
-
-import boto3
-import moto.settings
-import pytest
-import requests
-from moto.server import ThreadedMotoServer
-
-from migrator.cli.environment import Environment
-from migrator.cli.main import main
-from migrator_sandbox import moto_fixes
-from migrator_sandbox.moto_server import shared_botocore_session
-from migrator_sandbox.world import World, WorldSpec, seed_world
-
-pytest_plugins = ["tests.iam_recording", "tests.strict_fixtures"]
-
-REGION = "ap-northeast-1"
-logging.getLogger("werkzeug").setLevel(logging.ERROR)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="session", autouse=True)
-def aws_calls() -> Iterator[set[tuple[str, str]]]:
-    """Every (botocore service, operation) the tool's own clients call during the whole run;
-    tests/test_zz_iam_policy.py checks them against the IAM policy."""
-    from tests.iam_recording import recording_session
-
-    with recording_session() as calls:
-        yield calls
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    moto_fixes.install()
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-    moto_fixes.uninstall()
-
-
-@pytest.fixture
-def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> str:
-    """A fresh, empty moto account; boto3 configured for it through standard variables only."""
-    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10)
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN",
-                 "MIGRATOR_NAMESERVERS", "MIGRATOR_CONNECT_TO", "MIGRATOR_CA_BUNDLE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_REGION", REGION)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
-    monkeypatch.setattr(moto.settings, "ACM_VALIDATION_WAIT", 1)
-    return moto_endpoint
-
-
-@pytest.fixture
-def session(aws: str) -> boto3.Session:
-    return boto3.Session(region_name=REGION, botocore_session=shared_botocore_session())
-
-
-@pytest.fixture
-def world(session: boto3.Session) -> World:
-    return seed_world(session, WorldSpec())
-
-
-@dataclass
-class Result:
-    status: int
-    stdout: str
-    stderr: str
-
-
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Any:
-    """Run `migrator ARGS` in-process (cwd = a temp dir) and capture what it printed."""
-    monkeypatch.chdir(tmp_path)
-
-    def run(*argv: str, env: dict[str, str] | None = None) -> Result:
-        import os
-
-        out, err = io.StringIO(), io.StringIO()
-        variables = {**os.environ, **(env or {})}
-        status = main(list(argv), Environment(stdout=out, stderr=err, stdin_isatty=False,
-                                              variables=variables, width=100))
-        return Result(status, out.getvalue(), err.getvalue())
-
-    return run
+pytest_plugins = [
+    "tests.support.moto",
+    "tests.support.iam_recording",
+    "tests.support.strict",
+    "tests.support.loopback",
+    "tests.support.preflight.cli",
+    "tests.support.preflight.dns",
+    "tests.support.preflight.origin",
+    "tests.support.preflight.keepalive",
+    "tests.support.verify.fixtures",
+]

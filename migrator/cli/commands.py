@@ -12,6 +12,7 @@ from migrator.cli.environment import Environment
 from migrator.cli.prompts import NoPrompter, Prompter
 from migrator.core import planfile
 from migrator.core.plan import PENDING, PlanOptions
+from migrator.core.status import phase
 from migrator.errors import UsageError, VerificationError
 from migrator.exit_status import ExitStatus
 
@@ -175,7 +176,7 @@ def cmd_show(args: Any, env: Environment) -> int:
         review.print_text(env.console, changes, plan_digest(plan))
         env.console.print()
         env.console.print(render.plan_table(plan))
-        env.console.print(f"Status: {render.phase(plan)}")
+        env.console.print(f"Status: {phase(plan)}")
     return ExitStatus.SUCCESS
 
 
@@ -188,7 +189,7 @@ def cmd_check(args: Any, env: Environment) -> int:
 
     plan = planfile.load(args.file)
     if any(st.status != PENDING for st in plan.states.values()):
-        raise StalePlanError(f"plan {plan.id} is {render.phase(plan)}: check compares the "
+        raise StalePlanError(f"plan {plan.id} is {phase(plan)}: check compares the "
                              "account with a plan not applied yet",
                              hint=f"see `migrator status {args.file}`")
     aws = connect(args, env)
@@ -208,8 +209,10 @@ def cmd_check(args: Any, env: Environment) -> int:
 
 
 def cmd_status(args: Any, env: Environment) -> int:
+    from migrator.core.status import status_summary
+
     plan = planfile.load(args.file)
-    summary = render.status_summary(plan)
+    summary = status_summary(plan)
     if args.json:
         env.console.print_json(json.dumps(summary))
         return ExitStatus.SUCCESS

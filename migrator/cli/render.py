@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rich.console import Console
@@ -84,52 +83,6 @@ def plan_table(plan: Plan, *, with_inverse: bool = True) -> Table:
             row.append(step.inverse.description if step.inverse else "-")
         table.add_row(*row, style=STYLES.get(state.status, ""))
     return table
-
-
-def status_summary(plan: Plan) -> dict[str, Any]:
-    counts: dict[str, int] = {}
-    for state in plan.states.values():
-        counts[state.status] = counts.get(state.status, 0) + 1
-    lb = plan.state("load_balancer").outputs if "load_balancer" in plan.states else {}
-    switch = plan.states.get("switch_dns")
-    return {
-        "plan": plan.id, "domain": plan.domain, "region": plan.snapshot.region,
-        "counts": counts,
-        "phase": phase(plan),
-        "load_balancer": lb.get("dns_name"),
-        "switched_at": switch.outputs.get("switched_at") if switch else None,
-        "old_ttl": switch.outputs.get("old_ttl") if switch else None,
-        "all_clients_moved_at": clients_moved_at(switch.outputs) if switch else None,
-        "steps": [{"id": s.id, "status": plan.state(s.id).status,
-                   "error": plan.state(s.id).error} for s in plan.steps],
-    }
-
-
-def clients_moved_at(switch_outputs: dict[str, Any]) -> str | None:
-    """When the last resolver that cached the old record before the switch lets it go."""
-    switched, ttl = switch_outputs.get("switched_at"), switch_outputs.get("old_ttl")
-    if not switched or ttl is None:
-        return None
-    at = datetime.strptime(switched, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-    return (at + timedelta(seconds=int(ttl))).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def phase(plan: Plan) -> str:
-    statuses = [st.status for st in plan.states.values()]
-    if any(s in (REVERTED, REVERTING) for s in statuses):
-        done = all(s in (REVERTED, PENDING) for s in statuses)
-        return "rolled back" if done else "rollback in progress"
-    if all(s == PENDING for s in statuses):
-        return "not applied"
-    if all(s in (DONE, SKIPPED) for s in statuses):
-        return "applied"
-    pending = [sid for sid, st in plan.states.items() if st.status == PENDING]
-    if pending and all(sid.startswith("lockdown") for sid in pending) and all(
-            st.status in (DONE, SKIPPED, PENDING) for st in plan.states.values()):
-        return "applied (lockdown pending)"
-    if any(s == FAILED for s in statuses):
-        return "apply failed (resume or roll back)"
-    return "apply in progress"
 
 
 def dumps(data: Any) -> str:
