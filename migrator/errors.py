@@ -40,6 +40,10 @@ class PlanFileError(UsageError):
     """A plan file is missing, truncated, corrupted, or of another format or version."""
 
 
+class StateFileError(PlanFileError):
+    """A plan's state file is damaged, or written for another plan or for an edited one."""
+
+
 class MissingAnswerError(UsageError):
     """A question could not be asked (no terminal, or --yes) and its flag was not given."""
 

@@ -1,5 +1,6 @@
-"""Carry out a plan step by step, journaling each step to the plan file before and after its
-call; resume from the first unfinished step; roll back what was done in reverse order.
+"""Carry out a plan step by step, journaling each step to the plan's state file before and after
+its call (the plan file itself is never rewritten); resume from the first unfinished step; roll
+back what was done in reverse order.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ class Executor:
     inspect: Callable[..., Snapshot] = inspect_site
 
     def save(self) -> None:
-        planfile.save(self.plan, self.path)
+        """Journal the steps' states to the state file beside the plan file at self.path."""
+        planfile.save_state(self.plan, self.path)
 
     def _context(self, step: Step, *, drain: bool = True, fresh_seconds: float = 0.0
                  ) -> Context:
@@ -194,8 +196,8 @@ class Executor:
         self.reporter.step_finished(step, FAILED, 0.0, False)
 
     def _resume_hint(self) -> str:
-        return (f"the plan file records what was done: `migrator apply {self.path}` resumes, "
-                f"`migrator rollback {self.path}` undoes it")
+        return (f"the plan's state file records what was done: `migrator apply {self.path}` "
+                f"resumes, `migrator rollback {self.path}` undoes it")
 
     def _restore_dns_after_failed_verification(self) -> None:
         switch = next((s for s in self.plan.steps if s.action == "route53.switch_to_alias"), None)

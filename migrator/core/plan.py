@@ -1,8 +1,9 @@
 """The plan: data that says what apply will do, in order, and how each step is undone.
 
 A step names its action (an AWS call, a wait or a check), its parameters, which may refer to an
-earlier step's outputs as {"ref": "step_id.output"}, and its inverse. Each step's state (status,
-outputs, what was observed before acting) is journaled in the plan file as apply runs.
+earlier step's outputs as {"ref": "step_id.output"}, and its inverse. The plan file holds the
+reviewed content only; each step's state (status, outputs, what was observed before acting) and the
+journal go to the plan's state file as apply runs, bound to the plan by its id and sha256.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from migrator.core.snapshot import Snapshot
 from migrator.errors import PlanFileError
 
 FORMAT = "migrator.plan/v1"
+STATE_FORMAT = "migrator.state/v1"
 
 PENDING, RUNNING, DONE, FAILED, SKIPPED = "pending", "running", "done", "failed", "skipped"
 REVERTING, REVERTED = "reverting", "reverted"
@@ -170,8 +172,9 @@ class Plan:
 
 
 def reviewed_content(plan: Plan) -> dict[str, Any]:
-    """The plan as a reviewer approves it: everything but what apply journals (each step's
-    state and the journal), so applying a plan does not change what was approved."""
+    """The plan as a reviewer approves it, and as its plan file holds it: everything but what
+    apply journals (each step's state and the journal), so applying a plan does not change what
+    was approved."""
     data = plan.to_dict()
     data.pop("journal", None)
     data["steps"] = [{k: v for k, v in step.items() if k != "state"} for step in data["steps"]]
@@ -187,6 +190,31 @@ def plan_digest(plan: Plan) -> str:
 
 
 SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
+
+
+def state_content(plan: Plan) -> dict[str, Any]:
+    """What apply journals, as the state file holds it: every step's state and the journal,
+    bound to exactly this plan by its id and sha256."""
+    return {
+        "format": STATE_FORMAT,
+        "plan_id": plan.id,
+        "plan_sha256": plan_digest(plan),
+        "steps": {step.id: dict(plan.states[step.id].__dict__) for step in plan.steps},
+        "journal": plan.journal,
+    }
+
+
+def states_from_content(plan: Plan, data: dict[str, Any]
+                        ) -> tuple[dict[str, StepState], list[dict[str, Any]]]:
+    """The step states and journal a state file's content holds for plan (whose id and sha256
+    the caller has checked); KeyError, TypeError or ValueError when the content is damaged."""
+    raw, journal = data["steps"], data["journal"]
+    if not isinstance(raw, dict) or not isinstance(journal, list):
+        raise TypeError("steps is not an object or journal not a list")
+    ids = [step.id for step in plan.steps]
+    if set(raw) != set(ids):
+        raise ValueError("its steps are not the plan's")
+    return {sid: StepState(**raw[sid]) for sid in ids}, list(journal)
 
 
 def _step_dict(step: Step, state: StepState) -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """Crash safety: `migrator apply` (and `rollback`) run as a real process against the moto
-server and killed with SIGKILL at every step; the next run resumes from the plan file's journal.
+server and killed with SIGKILL at every step; the next run resumes from the journal in the plan's
+state file (the plan file itself stays byte for byte as `plan` wrote it).
 At the end every resource exists exactly once, the end state is right, and rollback (itself killed
 at every undo step) restores the account exactly.
 
-Two kill points, watched in the plan file (polled every 20 ms):
+Two kill points, watched in the plan's state file (polled every 20 ms):
 - "running": the step is journaled as running and AWS has just carried out its change: the tool
   dies before it hears back, the hardest case for a journal. Steps that only wait are killed
   while waiting. The moto server (in this process) holds back its answers to the subprocess by
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import os
 import signal
 import threading
@@ -32,6 +32,8 @@ import boto3
 import pytest
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
+from migrator.core import planfile
+from migrator.errors import PlanFileError
 from migrator_sandbox.strict import StrictAWS
 from migrator_sandbox.world import WorldSpec, seed_world
 from tests.support.aws_state import account_state
@@ -117,16 +119,17 @@ def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Watch:
 
 
 def read_steps(path: Path) -> list[dict[str, Any]] | None:
-    """The plan's steps, or None if the file cannot be read right now."""
+    """The plan's steps with their states (from its state file), or None if they cannot be read
+    right now."""
     try:
-        return json.loads(path.read_text())["steps"]
-    except (OSError, ValueError, KeyError):
+        return planfile.load(path).to_dict()["steps"]
+    except PlanFileError:
         return None
 
 
 def statuses(path: Path) -> dict[str, str]:
     steps = read_steps(path)
-    assert steps is not None, f"{path} is not a readable plan file"  # saves are atomic
+    assert steps is not None, f"{path} or its state file is not readable"  # saves are atomic
     return {s["id"]: s["state"]["status"] for s in steps}
 
 
@@ -216,7 +219,7 @@ def kill_chain(cwd: Path, args: tuple[str, ...], targets: list[tuple[str, bool]]
             assert proc.returncode == 0, f"{' '.join(args)} failed before {step}: {stderr}"
             break
         killed.append(step)
-        statuses(path)  # still a whole, valid plan file after the kill
+        statuses(path)  # still a whole, valid state file after the kill
     return killed
 
 
@@ -261,6 +264,7 @@ def test_apply_and_rollback_killed_at_every_step(world: Any, session: boto3.Sess
     original = account_state(session)
     assert cli("plan", "--domain", "www.example.com", "--out", "p.json").status == 0
     path = tmp_path / "p.json"
+    planned = path.read_bytes()
     watching = server if kill_when == "running" else None
 
     targets = apply_targets(path)
@@ -285,6 +289,7 @@ def test_apply_and_rollback_killed_at_every_step(world: Any, session: boto3.Sess
     assert rolled.status == 0, rolled.stderr
     assert set(statuses(path).values()) <= {"reverted", "pending"}
     assert account_state(session) == original
+    assert path.read_bytes() == planned  # every kill hit the state file, never the plan's
 
 
 @pytest.mark.parametrize("step", ["certificate", "load_balancer", "switch_dns"])

@@ -15,6 +15,7 @@ import pytest
 
 from migrator.checks.verifier import Verifier
 from migrator.checks.verify.model import Check
+from migrator.core import planfile
 from migrator_sandbox.runner import Sandbox
 from migrator_sandbox.strict import StrictConfig
 from tests.support.sandbox import a_record, addresses, request, upsert
@@ -76,7 +77,7 @@ def test_no_request_fails_during_apply_and_rollback(sandbox: Sandbox, cli: Any) 
     lb_addresses = seen_during_apply - {ORIGIN}
     assert ORIGIN in seen_during_apply and lb_addresses, "the client never saw the switch"
     assert client.ok[-1] == ORIGIN  # served by the instance again after rollback
-    plan = json.loads(Path("p.json").read_text())
+    plan = planfile.load("p.json").to_dict()
     verified = next(s for s in plan["steps"] if s["id"] == "verify_site")["state"]["outputs"]
     assert verified["checks"] and all(c["ok"] for c in verified["checks"])
 
@@ -119,6 +120,6 @@ def test_failed_verification_after_the_switch_restores_dns(
         HostedZoneId=sandbox.world.zone_id)["ResourceRecordSets"]
     a = next(r for r in records if r["Name"] == DOMAIN + "." and r["Type"] == "A")
     assert a["TTL"] == 300 and a["ResourceRecords"] == [{"Value": ORIGIN}]
-    plan = json.loads(Path("p.json").read_text())
+    plan = planfile.load("p.json").to_dict()
     states = {s["id"]: s["state"]["status"] for s in plan["steps"]}
     assert states["switch_dns"] == "pending" and states["verify_site"] == "failed"

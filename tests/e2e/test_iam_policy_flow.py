@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import fnmatch
 import importlib.util
-import json
 import os
 import subprocess
 import sys
@@ -82,7 +81,7 @@ def test_full_flow_calls_only_what_the_plan_scoped_policy_allows(
         assert verified.status == 0, verified.stdout + verified.stderr
         assert cli("status", "p.json").status == 0
         assert cli("apply", "p.json", "--yes").status == 0
-        applied = json.loads(Path("p.json").read_text())
+        applied = planfile.load("p.json").to_dict()
         rolled = cli("rollback", "p.json", "--yes", "--dns-drain", "0")
         assert rolled.status == 0, rolled.stderr
 

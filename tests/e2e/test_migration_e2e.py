@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
+from migrator.core import planfile
 from migrator.core.names import valid_elb_name
 from migrator_sandbox.strict import StrictAWS
 from migrator_sandbox.world import WorldSpec, seed_world
@@ -42,7 +43,7 @@ def plan_and_apply(cli: Any, *args: str) -> tuple[Path, dict[str, Any]]:
     applied = cli("apply", "plans/site.json", "--yes", "--skip-verify")
     assert applied.status == 0, applied.stderr
     path = Path("plans/site.json")
-    return path, json.loads(path.read_text())
+    return path, planfile.load(path).to_dict()
 
 
 def outputs(plan: dict[str, Any], step: str) -> dict[str, Any]:
@@ -58,7 +59,9 @@ def test_plan_writes_nothing_to_aws(world: Any, session: boto3.Session, cli: Any
     assert len(files) == 1
     plan = json.loads(files[0].read_text())
     assert plan["format"] == "migrator.plan/v1"
-    assert all(s["state"]["status"] == "pending" for s in plan["steps"])
+    assert "journal" not in plan and all("state" not in s for s in plan["steps"])
+    assert not planfile.state_path(files[0]).exists()  # not applied
+    assert {st.status for st in planfile.load(files[0]).states.values()} == {"pending"}
     assert "secret" not in files[0].read_text().lower()
 
 
@@ -144,7 +147,7 @@ def test_second_apply_changes_nothing(world: Any, session: boto3.Session, cli: A
     again = cli("apply", str(path), "--yes", "--skip-verify")
     assert again.status == 0, again.stderr
     assert account_state(session) == before
-    second = json.loads(path.read_text())
+    second = planfile.load(path).to_dict()
     assert [s["state"]["outputs"] for s in second["steps"]] == \
         [s["state"]["outputs"] for s in first["steps"]]
 
@@ -157,7 +160,7 @@ def test_rollback_restores_original_state_exactly(world: Any, session: boto3.Ses
     result = cli("rollback", str(path), "--yes", "--dns-drain", "0")
     assert result.status == 0, result.stderr
     assert account_state(session) == before
-    plan = json.loads(path.read_text())
+    plan = planfile.load(path).to_dict()
     # The lockdown never ran (the old TTL had not passed), so there is nothing of it to undo.
     assert {s["id"]: s["state"]["status"] for s in plan["steps"] if s["state"]["status"]
             != "reverted"} == {"lockdown_ready": "pending", "lockdown_groups": "pending",
@@ -256,12 +259,12 @@ def test_lockdown_once_the_old_ttl_has_passed(strict: StrictAWS, session: boto3.
     assert result.status == 0, result.stderr
     first = cli("apply", "p.json", "--yes", "--skip-verify")
     assert first.status == 0, first.stderr
-    plan = json.loads(Path("p.json").read_text())
+    plan = planfile.load("p.json").to_dict()
     if outputs(plan, "lockdown_attach") == {}:
         assert "the lockdown waits until" in " ".join(first.stdout.split())
         done = cli("apply", "p.json", "--yes", "--skip-verify", "--wait-for-ttl")
         assert done.status == 0, done.stderr
-    plan = json.loads(Path("p.json").read_text())
+    plan = planfile.load("p.json").to_dict()
     assert {s["state"]["status"] for s in plan["steps"]} == {"done", "skipped"}
     state = account_state(session)
     copy = outputs(plan, "lockdown_groups")["copies"][world.security_group_id]

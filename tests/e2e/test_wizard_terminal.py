@@ -10,7 +10,6 @@ The tables must fit the 80 columns, and NO_COLOR must leave no colour in the out
 from __future__ import annotations
 
 import io
-import json
 import os
 import re
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from migrator.core import planfile
 from migrator_sandbox.runner import Sandbox
 from migrator_sandbox.strict import StrictConfig
 from migrator_sandbox.world import WorldSpec
@@ -82,11 +82,12 @@ class Terminal:
         return self.log.getvalue()
 
     def plans(self) -> list[Path]:
-        return sorted((self.cwd / "plans").glob("*.json"))
+        return sorted(p for p in (self.cwd / "plans").glob("*.json")
+                      if not planfile.is_state_file(p))
 
 
 def statuses(path: Path) -> dict[str, str]:
-    plan = json.loads(path.read_text())  # valid JSON, or this fails
+    plan = planfile.load(path).to_dict()  # both files whole, or this fails
     return {s["id"]: s["state"]["status"] for s in plan["steps"]}
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import boto3
 
+from migrator.core import planfile
 from migrator_sandbox.world import WorldSpec, seed_world
 from tests.support.aws_state import account_state
 
@@ -34,7 +34,7 @@ def test_plan_apply_and_rollback_three_sites_concurrently(session: boto3.Session
     state = account_state(session)
     assert len(state["load_balancers"]) == 3 and len(state["certificates"]) == 3
     for file in files:
-        plan = json.loads(Path(file).read_text())
+        plan = planfile.load(file).to_dict()
         done = {s["id"] for s in plan["steps"] if s["state"]["status"] == "done"}
         assert "switch_dns" in done
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import types
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -20,6 +19,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from migrator.aws.session import RETRY_CONFIG
+from migrator.core import planfile
 from tests.support.aws_state import account_state
 from tests.support.iam_recording import client_hooks
 
@@ -125,7 +125,7 @@ def test_apply_fails_clearly_when_retries_run_out_and_resumes_later(
     assert (f"CreateLoadBalancer failed: Rate exceeded (Throttling; gave up after {attempts} "
             "attempts)") in failed.stderr
     assert "migrator apply p.json` resumes" in failed.stderr
-    plan = json.loads(Path("p.json").read_text())
+    plan = planfile.load("p.json").to_dict()
     statuses = {s["id"]: s["state"]["status"] for s in plan["steps"]}
     assert statuses["load_balancer"] == "failed"
     assert statuses["target_group"] == "done"

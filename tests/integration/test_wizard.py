@@ -7,7 +7,6 @@ gets a CannedPrompter, which records every question it was asked (by flag).
 from __future__ import annotations
 
 import io
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from migrator.cli.environment import Environment
 from migrator.cli.main import main
 from migrator.cli.prompts import CannedPrompter, NoPrompter
 from migrator.cli.wizard.candidates import Limits, find_candidates
+from migrator.core import planfile
 from migrator.errors import AccessDeniedError, MissingAnswerError, UsageError
 from migrator_sandbox.world import WorldSpec, seed_world
 from tests.support.aws_state import account_state
@@ -46,13 +46,13 @@ def canned(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def plan_files() -> list[Path]:
-    return sorted(Path("plans").glob("*.json")) if Path("plans").exists() else []
+    return sorted(p for p in Path("plans").glob("*.json") if not planfile.is_state_file(p))
 
 
 def only_plan() -> tuple[Path, dict[str, Any]]:
     files = plan_files()
     assert len(files) == 1, files
-    return files[0], json.loads(files[0].read_text())
+    return files[0], planfile.load(files[0]).to_dict()
 
 
 def statuses(plan: dict[str, Any]) -> dict[str, str]:

@@ -4,8 +4,6 @@ switch and restore are compare-and-swap batches that never overwrite someone els
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -14,6 +12,7 @@ import pytest
 from botocore.stub import Stubber
 
 from migrator.aws.acm import Acm
+from migrator.core import planfile
 from migrator.errors import AwsError, WaitTimeoutError
 from tests.support.aws_state import account_state
 from tests.support.iam_recording import client_hooks
@@ -90,7 +89,7 @@ def test_the_switch_never_overwrites_a_record_changed_at_the_last_moment(
     [record] = [r for r in route53.list_resource_record_sets(HostedZoneId=world.zone_id)[
         "ResourceRecordSets"] if r["Name"] == "www.example.com." and r["Type"] == "A"]
     assert record == someone_else  # theirs, untouched: the batch failed whole
-    plan = json.loads(Path("p.json").read_text())
+    plan = planfile.load("p.json").to_dict()
     assert {s["id"]: s["state"]["status"] for s in plan["steps"]}["switch_dns"] == "failed"
 
 
