@@ -18,10 +18,10 @@ from typing import Protocol
 from rich.console import Console
 from rich.rule import Rule
 
-from migrator.checks.verify.dnscheck import resolve_fresh
 from migrator.errors import Interrupted, VerificationError
 from migrator.exit_status import ExitStatus
 from migrator.net.config import NetConfig
+from migrator.net.dns import resolve_fresh
 from migrator.net.tls import probe_tls
 
 from .runner import Sandbox

@@ -72,7 +72,8 @@ class Verifier:
                           "HealthCheckPath": health_path})
 
 
-def render_checks(console: Any, checks: list[Check]) -> None:
-    from migrator.checks.verify.report import render_checks as render
+def render_checks(console: Any, checks: list[Check], *, title: str | None = None) -> None:
+    """The verification table (migrator.checks.render), imported on first use."""
+    from migrator.checks.render import render_checks as render
 
-    render(console, checks)
+    render(console, checks, title=title)

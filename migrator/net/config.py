@@ -43,6 +43,9 @@ __all__ = [
     "NameServer",
     "NetConfig",
     "format_hostport",
+    "is_ip",
+    "is_loopback",
+    "where",
 ]
 
 
@@ -201,6 +204,32 @@ class NetConfig:
 def format_hostport(host: str, port: int) -> str:
     """``127.0.0.1:53`` / ``[::1]:53``."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def is_ip(text: str) -> bool:
+    """True for an IPv4 or IPv6 address literal (no brackets)."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def is_loopback(text: str) -> bool:
+    """True for an address in 127.0.0.0/8 or ::1: a rehearsal world (the sandbox, tests)."""
+    try:
+        return ipaddress.ip_address(text).is_loopback
+    except ValueError:
+        return False
+
+
+def where(ip: str, port: int, target: tuple[str, int]) -> str:
+    """``127.0.0.20:443``, plus the real destination when MIGRATOR_CONNECT_TO moved it:
+    ``127.0.0.20:443 (via 127.0.0.20:40123)``. Every connection error text names it so."""
+    text = format_hostport(ip, port)
+    if target != (ip, port):
+        text += f" (via {format_hostport(*target)})"
+    return text
 
 
 def _norm_host(host: str) -> str:

@@ -16,9 +16,16 @@ import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from migrator.net.config import NetConfig, format_hostport
+from migrator.net.config import NetConfig, is_ip, where
 
-__all__ = ["CertInfo", "Handshake", "cert_covers", "client_context", "probe_tls"]
+__all__ = [
+    "CertInfo",
+    "Handshake",
+    "cert_covers",
+    "client_context",
+    "connect_error_text",
+    "probe_tls",
+]
 
 MODERN_PROTOCOLS = ("TLSv1.2", "TLSv1.3")
 
@@ -143,14 +150,6 @@ def _canon_ip(text: str) -> str:
         return text.strip()
 
 
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _wildcard_match(pattern: str, name: str) -> bool:
     """RFC 6125 rules as browsers apply them: '*' is the whole left-most label."""
     pattern = pattern.lower().rstrip(".")
@@ -168,7 +167,7 @@ def _wildcard_match(pattern: str, name: str) -> bool:
 def cert_covers(cert: CertInfo, name: str) -> bool:
     """Does the certificate's subjectAltName cover *name*? (CN is ignored, as browsers do.)"""
     name = name.rstrip(".").lower()
-    if _is_ip(name):
+    if is_ip(name):
         return _canon_ip(name) in cert.ip_addresses
     try:
         name = name.encode("idna").decode("ascii")
@@ -177,15 +176,8 @@ def cert_covers(cert: CertInfo, name: str) -> bool:
     return any(_wildcard_match(p, name) for p in cert.dns_names)
 
 
-def where(ip: str, port: int, target: tuple[str, int]) -> str:
-    """``127.0.0.20:443``, plus the real destination when MIGRATOR_CONNECT_TO moved it."""
-    text = format_hostport(ip, port)
-    if target != (ip, port):
-        text += f" (via {format_hostport(*target)})"
-    return text
-
-
 def connect_error_text(exc: OSError, at: str, net: NetConfig) -> str:
+    """One line for a TCP connection that did not open (refused, timed out, unreachable)."""
     if isinstance(exc, ConnectionRefusedError):
         return f"connection refused at {at}"
     if isinstance(exc, TimeoutError):
@@ -221,7 +213,7 @@ def _handshake(
         raise _ConnectFailed(exc) from exc
     try:
         sock.settimeout(net.read_timeout)
-        return ctx.wrap_socket(sock, server_hostname=None if _is_ip(name) else name)
+        return ctx.wrap_socket(sock, server_hostname=None if is_ip(name) else name)
     except TimeoutError:
         sock.close()
         raise _HandshakeTimeout from None

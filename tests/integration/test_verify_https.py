@@ -13,7 +13,7 @@ import pytest
 from migrator.checks.verify import check_https
 from migrator.checks.verify.model import Check
 from migrator.net.config import NetConfig
-from migrator.net.fetch import StatusMatcher
+from migrator.net.http import StatusMatcher
 from migrator.net.tls import CertInfo, cert_covers
 from tests.support.loopback import free_port
 from tests.support.verify.fixtures import SITE_ROUTES, loopback_only, make_net, pki, start_server

@@ -21,8 +21,8 @@ from migrator.checks.preflight.model import (
     findings_to_json,
     proposals,
 )
-from migrator.checks.preflight.render import render_findings, summary
 from migrator.checks.preflight.target import explain_target, inspect_or_refuse
+from migrator.checks.render import render_findings, summary
 from migrator.errors import PreflightError, UsageError
 
 if TYPE_CHECKING:

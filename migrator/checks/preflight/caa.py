@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 from migrator.checks.preflight.model import Finding
 from migrator.core.snapshot import RecordSet, Snapshot
-from migrator.net.probe import Dns
+from migrator.net.dns import Dns
 
 AMAZON_CAS = ("amazon.com", "amazontrust.com", "awstrust.com", "amazonaws.com")
 KNOWN_TAGS = frozenset({"issue", "issuewild", "iodef", "contactemail", "contactphone",
@@ -108,7 +108,7 @@ def _closest(chain: Iterable[str], lookup: Lookup) -> tuple[str | None, list[Caa
 
 def check_caa(aws: Any, snap: Snapshot, dns: Dns | None) -> list[Finding]:
     """One fail per name and source whose closest CAA set forbids Amazon; else one pass.
-    ``dns`` None means DNS is not asked (see probe.dns_skip_reason)."""
+    ``dns`` None means DNS is not asked (see migrator.net.dns.dns_skip_reason)."""
     zone_cache: dict[str, list[Caa]] = {}
     dns_cache: dict[str, tuple[list[Caa] | None, str | None]] = {}
 

@@ -16,9 +16,11 @@ from urllib.parse import urljoin, urlsplit
 from migrator.checks.preflight.model import Finding, Level
 from migrator.core.snapshot import Snapshot
 from migrator.net.config import NetConfig
-from migrator.net.fetch import StatusMatcher
-from migrator.net.probe import Response, https_get, https_skip_reason
+from migrator.net.http import Fetched, StatusMatcher, fetch
+from migrator.net.probe import https_skip_reason
 
+# What an Application Load Balancer's health checker sends; some servers answer it specially.
+HEALTH_CHECK_USER_AGENT = "ELB-HealthChecker/2.0 (migrator preflight)"
 ALB_MATCHER_RANGE = (200, 499)
 REASONS = {
     401: "it asks for authentication, which the health checker cannot give",
@@ -57,8 +59,10 @@ def check_health(snap: Snapshot, net: NetConfig, path: str, matcher: str) -> Fin
         return Finding("health-check", "fail", str(exc),
                        hint="an ALB matcher is codes from 200 to 499: 200, 200,302 or 200-399")
 
-    def get(p: str) -> Response:
-        return https_get(address, 443, p, host, net)
+    def get(p: str) -> Fetched:
+        # no SNI when Host is an address, and any certificate: as the health checker
+        return fetch("https", host, address, 443, p, net, verify=False,
+                     user_agent=HEALTH_CHECK_USER_AGENT)
 
     first = get(path)
     data: dict[str, Any] = {"path": path, "matcher": matcher, "host_header": host,

@@ -1,18 +1,17 @@
-"""A preflight finding: one check's verdict, a one-line reason, what to do, and data for tools.
+"""Preflight's findings: each check's verdict, a one-line reason, what to do, and data for tools.
 
-Levels, from worst: ``fail`` refuses the plan, ``warn`` needs the user's attention, ``info`` is
-worth knowing, ``pass`` says a check found nothing wrong.
+A finding is the one result type of the checks (:class:`~migrator.checks.result.CheckResult`);
+this module adds what preflight does with a list of them: the failures that refuse the plan, the
+JSON of ``inspect --json`` / ``plan``, and what they propose to the wizard.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-Level = Literal["pass", "warn", "fail", "info"]
-LEVELS: tuple[Level, ...] = ("fail", "warn", "info", "pass")
+from migrator.checks.result import LEVELS, CheckResult, Level
 
 __all__ = [
     "LEVELS",
@@ -24,31 +23,8 @@ __all__ = [
     "proposals",
 ]
 
-
-@dataclass(frozen=True)
-class Finding:
-    """One check's verdict. ``data`` holds machine-readable details (never secrets)."""
-
-    check: str
-    level: Level
-    message: str
-    hint: str = ""
-    data: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if self.level not in LEVELS:
-            raise ValueError(f"unknown finding level {self.level!r}")
-
-    @property
-    def failed(self) -> bool:
-        return self.level == "fail"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"check": self.check, "level": self.level, "message": self.message,
-                "hint": self.hint, "data": self.data}
-
-    def __str__(self) -> str:
-        return f"{self.message} ({self.hint})" if self.hint else self.message
+Finding = CheckResult
+"""A preflight finding: ``Finding(check, level, message, hint="", data={})``."""
 
 
 def failures(findings: Iterable[Finding]) -> list[Finding]:

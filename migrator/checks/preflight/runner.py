@@ -25,7 +25,7 @@ from migrator.core.plan import PlanOptions
 from migrator.core.snapshot import Snapshot
 from migrator.errors import MigratorError
 from migrator.net.config import NetConfig
-from migrator.net.probe import Dns, dns_skip_reason
+from migrator.net.dns import Dns, dns_skip_reason
 
 __all__ = ["run_preflight"]
 

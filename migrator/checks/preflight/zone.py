@@ -9,7 +9,7 @@ from typing import Any
 
 from migrator.checks.preflight.model import Finding
 from migrator.core.snapshot import Snapshot
-from migrator.net.probe import Dns
+from migrator.net.dns import Dns
 
 
 def _bare(name: str) -> str:

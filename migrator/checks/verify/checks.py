@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from migrator.checks.verify.model import Check
 from migrator.net.config import NetConfig, format_hostport
-from migrator.net.fetch import Fetched, StatusMatcher, fetch
+from migrator.net.http import Fetched, StatusMatcher, fetch
 from migrator.net.tls import MODERN_PROTOCOLS, Handshake, cert_covers, probe_tls
 
 __all__ = ["check_http_redirect", "check_https", "check_parity", "target_label"]

@@ -10,9 +10,10 @@ from migrator.checks.verify.checks import (
     check_https,
     check_parity,
 )
-from migrator.checks.verify.dnscheck import check_dns, check_lb_resolves, lookup_recursive
+from migrator.checks.verify.dnscheck import check_dns, check_lb_resolves
 from migrator.checks.verify.model import Check
 from migrator.net.config import NetConfig
+from migrator.net.dns import lookup_recursive
 
 __all__ = ["verify_load_balancer", "verify_site"]
 
