@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 from migrator.checks.preflight.model import Finding
 from migrator.core.plan import PlanOptions
 from migrator.core.snapshot import Snapshot
-from migrator.net.config import NetConfig, format_hostport
+from migrator.net.config import NetConfig, where
 from migrator.net.probe import https_skip_reason
 
 __all__ = [
@@ -97,13 +97,6 @@ class IdleChoice:
 # -- the measurement ---------------------------------------------------------------------------
 
 
-def _where(address: str, port: int, target: tuple[str, int]) -> str:
-    text = format_hostport(address, port)
-    if target != (address, port):
-        text += f" (via {format_hostport(*target)})"
-    return text
-
-
 def _request(path: str, host: str) -> bytes:
     return (f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {USER_AGENT}\r\n"
             "Accept: */*\r\nConnection: keep-alive\r\n\r\n").encode("ascii", "replace")
@@ -139,7 +132,7 @@ def measure_origin_idle(name: str, address: str, path: str, net: NetConfig, *,
     if skip:
         return OriginIdle(None, False, f"not measured: {skip}", bound, error=skip)
     target = net.connect_target(name, address, port)
-    at = _where(address, port, target)
+    at = where(address, port, target)
     try:
         raw = socket.create_connection(target, timeout=net.connect_timeout)
     except OSError as exc:
