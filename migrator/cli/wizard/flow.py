@@ -404,7 +404,7 @@ def apply_plan(plan: Any, path: Path, aws: Any, env: Environment, commands: Comm
                wait_for_ttl: bool = False) -> int:
     """Save the plan, apply it with live progress, show the verification and the way back."""
     from migrator.checks.verifier import Verifier
-    from migrator.checks.verify.report import render_checks
+    from migrator.checks.render import render_checks
     from migrator.cli.progress import ConsoleReporter
     from migrator.core.executor import Executor, RunOptions
 
