@@ -14,4 +14,5 @@ pytest_plugins = [
     "tests.support.preflight.origin",
     "tests.support.preflight.keepalive",
     "tests.support.verify.fixtures",
+    "tests.support.golden",
 ]
