@@ -6,14 +6,20 @@ line (and a traceback only with -v).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Self
 
 from migrator.exit_status import ExitStatus
 
 
 class MigratorError(Exception):
-    """Root of every error the tool reports to the user."""
+    """Root of every error the tool reports to the user.
+
+    Its data are the fields its __init__ declares (`message`, `hint`, and each subclass's own),
+    set when it is made and never changed after: code that knows a better hint for an error it
+    caught raises `with_hint`'s copy instead.
+    """
 
     exit_status = ExitStatus.ERROR
 
@@ -24,6 +30,15 @@ class MigratorError(Exception):
 
     def __str__(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message
+
+    def with_hint(self, hint: str | None) -> Self:
+        """A copy of this error (same class, same fields) with another hint, keeping its cause
+        and traceback: `raise exc.with_hint("run apply again") from exc.__cause__`."""
+        copied = copy.copy(self)  # BaseException pickles as cls(*args) plus its __dict__
+        copied.hint = hint
+        copied.__cause__ = self.__cause__
+        copied.__suppress_context__ = self.__suppress_context__
+        return copied.with_traceback(self.__traceback__)
 
 
 class UsageError(MigratorError):
@@ -119,12 +134,6 @@ class VerificationError(MigratorError):
                  checks: Sequence[Any] = ()) -> None:
         super().__init__(message, hint=hint)
         self.checks = list(checks)
-
-
-class StepDeferred(MigratorError):
-    """A step cannot run yet (e.g. the lockdown before the old TTL has passed); run apply later."""
-
-    exit_status = ExitStatus.SUCCESS
 
 
 class Interrupted(MigratorError):

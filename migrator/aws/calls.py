@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import re
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -25,6 +24,7 @@ from migrator.errors import (
     CredentialsError,
     WaitTimeoutError,
 )
+from migrator.retry import SYSTEM_CLOCK, Clock, Phases, poll
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -122,36 +122,36 @@ def wrap_service(cls: type) -> type:
     return cls
 
 
-# Polling starts short and backs off: (delay in seconds, attempts) phases. It stops at 5 s so a
-# user never waits long after the thing happened (ACM issuance, Route53 sync, LB provisioning).
-BACKOFF = ((0.25, 12), (1, 12), (2, 15), (5, 1_000_000))
+# Polling starts short and backs off: so many polls this far apart, then every 5 s, so a user
+# never waits long after the thing happened (ACM issuance, Route53 sync, LB provisioning).
+BACKOFF = Phases(((0.25, 12), (1, 12), (2, 15)), then=5.0)
 
 
 def wait(waiter: botocore.waiter.Waiter, params: dict[str, Any], *, timeout: float,
-         what: str, on_failure: Callable[[dict[str, Any]], AwsError] | None = None) -> None:
-    """Run a boto3 waiter with a backing-off schedule until it succeeds or timeout passes.
+         what: str, on_failure: Callable[[dict[str, Any]], AwsError] | None = None,
+         clock: Clock = SYSTEM_CLOCK) -> None:
+    """Poll with a boto3 waiter's acceptors on a backing-off schedule until it succeeds or
+    timeout passes.
 
     botocore's waiters poll at a fixed delay (60 s for ACM, 30 s for Route53), which would make a
-    user wait long after the change happened; we run the same waiter in phases of growing delay.
-    A failure acceptor (e.g. certificate FAILED) ends the wait at once, with the error
-    on_failure makes of the last response.
+    user wait long after the change happened, and sleep by themselves; each poll here is the
+    waiter run for one attempt (which never sleeps), and migrator.retry.poll does the waiting,
+    on `clock`. A failure acceptor (e.g. certificate FAILED) ends the wait at once, with the
+    error on_failure makes of the last response.
     """
-    deadline = time.monotonic() + timeout
-    for delay, attempts in BACKOFF:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        attempts = max(1, min(attempts, int(remaining // delay) + 1))
+
+    def settled() -> bool | None:
         try:
-            waiter.wait(**params, WaiterConfig={"Delay": delay, "MaxAttempts": attempts})
-            return
+            waiter.wait(**params, WaiterConfig={"MaxAttempts": 1})
         except botocore.exceptions.WaiterError as exc:
             if "Max attempts exceeded" in str(exc):
-                continue
+                return None
             if on_failure is not None and exc.last_response and \
                     "Error" not in exc.last_response:
                 # The waited-on operation's response, not a ClientError's (botocore-stubs say).
                 raise on_failure(cast("dict[str, Any]", exc.last_response)) from exc
             raise AwsError(f"{what}: {exc}") from exc
-    raise WaitTimeoutError(f"timed out after {int(timeout)} s waiting for {what}",
-                           hint="run apply again to keep waiting; nothing is lost")
+        return True
+
+    poll(settled, what=what, deadline=timeout, clock=clock, backoff=BACKOFF,
+         hint="run apply again to keep waiting; nothing is lost")

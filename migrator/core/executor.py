@@ -5,15 +5,14 @@ back what was done in reverse order.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from migrator.core import planfile
-from migrator.core.actions import FORWARD, INVERSE, Context
+from migrator.core import actions, planfile
+from migrator.core.actions import Action, Context, Deferred
 from migrator.core.inspector import inspect_site
 from migrator.core.plan import (
     DONE,
@@ -36,7 +35,6 @@ from migrator.errors import (
     PlanFileError,
     PlanMismatchError,
     StalePlanError,
-    StepDeferred,
     VerificationError,
 )
 
@@ -101,7 +99,7 @@ class Executor:
             raise PlanMismatchError(
                 f"the plan is for account {snap.account}, the credentials are for {account}",
                 hint="use the profile of the account the plan was made for")
-        unknown = [s.action for s in self.plan.steps if s.action not in FORWARD]
+        unknown = actions.unknown_names(self.plan.steps)
         if unknown:
             raise PlanFileError(f"this migrator cannot run actions {', '.join(unknown)}",
                                 hint="upgrade migrator or re-plan")
@@ -135,58 +133,64 @@ class Executor:
             state = self.plan.state(step.id)
             if state.status in (DONE, SKIPPED):
                 continue
-            if self.options.skip_verify and step.action.startswith("verify."):
+            action = actions.action(step.action)
+            if self.options.skip_verify and action.traits.check:
                 state.status = SKIPPED
                 self.plan.record("skipped", step.id, reason="--skip-verify")
                 self.save()
                 self.reporter.step_finished(step, SKIPPED, 0.0, False)
                 continue
             try:
-                self._run(step)
-            except StepDeferred as deferred:
+                deferred = self._run(step, action)
+            except VerificationError:
+                if action.traits.restores_dns_on_failure:
+                    self._restore_dns_after_failed_verification()
+                raise
+            if deferred is not None:
                 self.plan.record("deferred", step.id, reason=deferred.message)
                 self.save()
                 return str(deferred)
-            except VerificationError:
-                if step.action == "verify.site":
-                    self._restore_dns_after_failed_verification()
-                raise
         self.plan.record("apply-finished")
         self.save()
         return None
 
-    def _run(self, step: Step) -> None:
+    def _run(self, step: Step, action: Action) -> Deferred | None:
+        """Run one step; a Deferred outcome leaves it pending (and is returned)."""
         state = self.plan.state(step.id)
         params = resolve(step.params, self._outputs())
         state.status, state.started_at, state.error = RUNNING, now(), None
         self.plan.record("started", step.id)
         self.save()
         self.reporter.step_started(step, False)
-        began = time.monotonic()
+        clock = self.options.clock
+        began = clock.monotonic()
         ctx = self._context(step)
         try:
-            outputs = FORWARD[step.action](ctx, params)
-        except StepDeferred:
-            state.status, state.started_at = PENDING, None
-            self.save()
-            self.reporter.step_finished(step, PENDING, 0.0, False)
-            raise
+            outcome = action.forward(ctx, params)
         except KeyboardInterrupt:
             self._fail(step, "interrupted by Ctrl-C")
             raise Interrupted(f"interrupted during step {step.id}", hint=self._resume_hint()
                               ) from None
         except MigratorError as exc:
             self._fail(step, str(exc))
-            if not exc.hint:
-                exc.hint = self._resume_hint()
-            raise
-        state.outputs = outputs
+            if exc.hint:
+                raise
+            raise exc.with_hint(self._resume_hint()) from exc.__cause__
+        if isinstance(outcome, Deferred):
+            if not action.traits.may_defer:
+                raise TypeError(f"{action.name} deferred, and its traits do not say it may")
+            state.status, state.started_at = PENDING, None
+            self.save()
+            self.reporter.step_finished(step, PENDING, 0.0, False)
+            return outcome
+        state.outputs = outcome
         state.status, state.finished_at = DONE, now()
         self.plan.record("done", step.id)
         self.save()
         for text in ctx.notes:
             self.reporter.note(text)
-        self.reporter.step_finished(step, DONE, time.monotonic() - began, False)
+        self.reporter.step_finished(step, DONE, clock.monotonic() - began, False)
+        return None
 
     def _fail(self, step: Step, message: str) -> None:
         state = self.plan.state(step.id)
@@ -200,7 +204,7 @@ class Executor:
                 f"resumes, `migrator rollback {self.path}` undoes it")
 
     def _restore_dns_after_failed_verification(self) -> None:
-        switch = next((s for s in self.plan.steps if s.action == "route53.switch_to_alias"), None)
+        switch = actions.dns_switch(self.plan.steps)
         if switch is None or self.plan.state(switch.id).status != DONE:
             return
         self.reporter.note("verification failed after the DNS switch: restoring the original "
@@ -234,15 +238,17 @@ class Executor:
         assert step.inverse is not None
         state = self.plan.state(step.id)
         params = resolve(step.inverse.params, self._outputs(), lenient=True)
-        fresh = 0.0 if state.status == REVERTING else _visibility_left(state.finished_at)
+        clock = self.options.clock
+        fresh = 0.0 if state.status == REVERTING else _visibility_left(state.finished_at,
+                                                                         clock.now())
         state.status = REVERTING
         self.plan.record("reverting", step.id)
         self.save()
         self.reporter.step_started(step, True)
-        began = time.monotonic()
+        began = clock.monotonic()
         ctx = self._context(step, drain=drain, fresh_seconds=fresh)
         try:
-            INVERSE[step.inverse.action](ctx, params)
+            actions.undo(step.inverse.action).run(ctx, params)
         except KeyboardInterrupt:
             raise Interrupted(f"interrupted while undoing {step.id}",
                               hint=f"run `migrator rollback {self.path}` again") from None
@@ -251,27 +257,28 @@ class Executor:
             self.plan.record("revert-failed", step.id, error=str(exc))
             self.save()
             self.reporter.step_finished(step, FAILED, 0.0, True)
-            if not exc.hint:
-                exc.hint = f"fix the cause, then run `migrator rollback {self.path}` again"
-            raise
+            if exc.hint:
+                raise
+            raise exc.with_hint(f"fix the cause, then run `migrator rollback {self.path}` again"
+                                ) from exc.__cause__
         state.status, state.reverted_at, state.error = REVERTED, now(), None
         self.plan.record("reverted", step.id)
         self.save()
         for text in ctx.notes:
             self.reporter.note(text)
-        self.reporter.step_finished(step, REVERTED, time.monotonic() - began, True)
+        self.reporter.step_finished(step, REVERTED, clock.monotonic() - began, True)
 
 
-def _visibility_left(finished_at: str | None) -> float:
-    """How much longer a resource created by a step that finished at finished_at may still be
-    invisible to part of AWS (so that "not found" does not yet mean it is gone)."""
+def _visibility_left(finished_at: str | None, at: datetime) -> float:
+    """How much longer, from `at`, a resource created by a step that finished at finished_at
+    may still be invisible to part of AWS (so that "not found" does not yet mean it is gone)."""
     if not finished_at:
         return 0.0
     try:
         finished = datetime.strptime(finished_at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     except ValueError:
         return 0.0
-    return max(0.0, FRESH_UNDO_WINDOW - (datetime.now(UTC) - finished).total_seconds())
+    return max(0.0, FRESH_UNDO_WINDOW - (at - finished).total_seconds())
 
 
 def snapshot_differences(planned: Snapshot, live: Snapshot) -> list[str]:

@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from migrator.aws.iam_names import iam_action
+from migrator.core import actions
+from migrator.core.actions import LOAD_BALANCER, TARGET_GROUP
 from migrator.core.plan import Plan
 from migrator.core.planner import TAG_KEY
 
@@ -92,9 +94,10 @@ class Scope:
     @classmethod
     def of_plan(cls, plan: Plan) -> Scope:
         snap = plan.snapshot
-        named = {s.action: s.params.get("Name") for s in plan.steps}
-        request = next((s.params for s in plan.steps if s.action == "acm.request_certificate"),
-                       None)
+        named = {r.kind: r.name for s in plan.steps for r in actions.named_resources(s, snap)
+                 if r.kind in (LOAD_BALANCER, TARGET_GROUP)}
+        request = next((s.params for s in plan.steps
+                        if actions.traits(s).requests_certificate), None)
         certificate_names: tuple[str, ...] = ()
         key_algorithm = None
         if request is not None:
@@ -104,8 +107,8 @@ class Scope:
         return cls(partition=partition_of(snap.region), region=snap.region,
                    account=snap.account, plan_id=plan.id, zone_id=snap.zone.id,
                    vpc_id=snap.instance.vpc_id, names=tuple(snap.names),
-                   load_balancer=named.get("elbv2.create_load_balancer"),
-                   target_group=named.get("elbv2.create_target_group"),
+                   load_balancer=named.get(LOAD_BALANCER),
+                   target_group=named.get(TARGET_GROUP),
                    instance_id=snap.instance.id, interfaces=_changed_interfaces(plan),
                    certificate_names=certificate_names, key_algorithm=key_algorithm)
 

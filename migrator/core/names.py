@@ -2,7 +2,8 @@
 
 Load balancer and target group names must be at most 32 characters of letters, digits and
 hyphens, not beginning or ending with a hyphen (and a load balancer's may not begin with
-"internal-"); moto accepts longer ones, AWS does not.
+"internal-"); moto accepts longer ones, AWS does not. Security group names are at most 255
+characters.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 from migrator.errors import InvalidDomainError
 
 ELB_NAME_MAX = 32
+SECURITY_GROUP_NAME_MAX = 255
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
@@ -53,3 +55,9 @@ def valid_elb_name(name: str) -> bool:
     return (0 < len(name) <= ELB_NAME_MAX and re.fullmatch(r"[A-Za-z0-9-]+", name) is not None
             and not name.startswith("-") and not name.endswith("-")
             and not name.lower().startswith("internal-"))
+
+
+def lockdown_copy_name(original: str, suffix: str) -> str:
+    """The name of the lockdown's copy of security group `original`: "<original>-<suffix>",
+    the original's name shortened to fit, never the suffix that makes the two names differ."""
+    return f"{original[:SECURITY_GROUP_NAME_MAX - len(suffix) - 1]}-{suffix}"

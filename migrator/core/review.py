@@ -12,9 +12,13 @@ with NO_COLOR), as GitHub-flavoured Markdown for a pull-request comment, and as 
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from migrator.core import actions
+from migrator.core.actions import Action, NamedResource, acm, ec2, elbv2, route53
+from migrator.core.actions import lockdown as lockdown_actions
 from migrator.core.lockdown import is_public_web, without_public_web
 from migrator.core.plan import Plan, Step, is_ref, plan_digest
 from migrator.core.pricing import (
@@ -167,6 +171,7 @@ class _Reader:
         self.snap = plan.snapshot
         self.steps = {s.id: s for s in plan.steps}
         self.groups = {g.id: g for g in self.snap.security_groups}
+        self.lockdown = {s.id for s in actions.lockdown_steps(plan.steps)}
 
     def label(self, value: Any) -> str:
         """A parameter value in words: a ref becomes the name of what it refers to."""
@@ -175,10 +180,9 @@ class _Reader:
             step = self.steps.get(step_id)
             if step_id == "certificate":
                 return "the new certificate"
-            if step is not None and step.action == "ec2.create_security_group":
-                return str(step.params["GroupName"])
-            if step is not None and step.action == "ec2.copy_groups_without_public_web":
-                return f"{self.copy_name(key, step)} (copy of {key})"
+            named = self.named(step, key) if step is not None else None
+            if named is not None:
+                return named.name + (f" (copy of {named.copy_of})" if named.copy_of else "")
             if step is not None and "Name" in step.params:
                 return str(step.params["Name"])
             return f"<{value['ref']}>"
@@ -186,11 +190,12 @@ class _Reader:
             return f"{value} ({self.groups[value].name})"
         return str(value)
 
-    def copy_name(self, group_id: str, step: Step) -> str:
-        """The lockdown copy's name, as apply makes it (actions._copy_name)."""
-        suffix = str(step.params["NameSuffix"])
-        original = self.groups[group_id].name if group_id in self.groups else group_id
-        return f"{original[:255 - len(suffix) - 1]}-{suffix}"
+    def named(self, step: Step, output: str) -> NamedResource | None:
+        """The resource a step creates that its output `output` refers to: the one declared
+        with that output, else the step's only one."""
+        resources = actions.named_resources(step, self.snap)
+        by_output = next((r for r in resources if r.output == output), None)
+        return by_output or (resources[0] if len(resources) == 1 else None)
 
     def rule(self, rule: dict[str, Any]) -> str:
         """A security group rule in words: "tcp/443 from 0.0.0.0/0, ::/0"."""
@@ -213,170 +218,233 @@ def account_changes(plan: Plan) -> AccountChanges:
     """What applying the whole plan does to the account (the journal is not read)."""
     reader = _Reader(plan)
     snap = plan.snapshot
-    created: list[_Draft] = []
-    changed: list[_Draft] = []
-    destroyed: list[_Draft] = []
-    by_step: dict[str, _Draft] = {}
-    interfaces: dict[str, _Draft] = {}
+    drafts = _Drafts()
     for step in plan.steps:
-        draft = _describe(reader, step, by_step, interfaces, created, changed, destroyed)
+        action = actions.ACTIONS.get(step.action)
+        describe = _DESCRIBERS.get(action) if action is not None else None
+        # A step without a describer changes nothing in the account (a wait or a check).
+        draft = describe(reader, step, drafts) if describe is not None else None
         if draft is not None:
-            by_step[step.id] = draft
+            drafts.by_step[step.id] = draft
     return AccountChanges(
         plan_id=plan.id, domain=snap.domain, account=snap.account, region=snap.region,
-        create=tuple(d.freeze() for d in sorted(created, key=_kind_order)),
-        change=tuple(d.freeze() for d in changed),
-        destroy=tuple(d.freeze() for d in destroyed),
+        create=tuple(d.freeze() for d in sorted(drafts.created, key=_kind_order)),
+        change=tuple(d.freeze() for d in drafts.changed),
+        destroy=tuple(d.freeze() for d in drafts.destroyed),
         untouched=tuple(_untouched(reader)), cost=_cost(reader), timing=_timing(reader))
 
 
-def _describe(reader: _Reader, step: Step, by_step: dict[str, _Draft],
-              interfaces: dict[str, _Draft], created: list[_Draft], changed: list[_Draft],
-              destroyed: list[_Draft]) -> _Draft | None:
-    """Describe one step: a new resource (returned), or more about an earlier one."""
-    p, snap, action = step.params, reader.snap, step.action
-    if action == "acm.request_certificate":
-        names = list(dict.fromkeys([p["DomainName"], *p.get("SubjectAlternativeNames", [])]))
-        draft = _Draft("ACM certificate", p["DomainName"], [step.id])
-        draft.add("names", ", ".join(names))
-        draft.add("validation", f"{p['ValidationMethod']}, by the CNAMEs below")
-        draft.add("key", p.get("KeyAlgorithm", "RSA_2048"))
-        draft.add("renewal", "automatic, by ACM, while the CNAMEs stay")
-        draft.add("tag", _tags(p.get("Tags", [])))
-        created.append(draft)
-        return draft
-    if action == "route53.create_validation_records":
-        for name in dict.fromkeys(n.removeprefix("*.") for n in snap.names):
-            draft = _Draft("DNS record", f"_<ACM's hash>.{name}. CNAME", [step.id])
-            draft.add("value", "_<ACM's hash>.acm-validations.aws. (given by ACM)")
-            draft.add("TTL", f"{VALIDATION_TTL} s")
-            draft.add("zone", f"{snap.zone.name} ({snap.zone.id})")
-            draft.note = "not created if it already exists (then never deleted)"
-            created.append(draft)
-        return None
-    if action == "elbv2.create_target_group":
-        draft = _Draft("target group", p["Name"], [step.id])
-        draft.add("protocol", f"{p['Protocol']}:{p['Port']} ({p.get('ProtocolVersion', '')})")
+@dataclass
+class _Drafts:
+    """The resources described so far, by section, and by the step that made each."""
+
+    created: list[_Draft] = field(default_factory=list)
+    changed: list[_Draft] = field(default_factory=list)
+    destroyed: list[_Draft] = field(default_factory=list)
+    by_step: dict[str, _Draft] = field(default_factory=dict)
+    interfaces: dict[str, _Draft] = field(default_factory=dict)
+
+
+# How each kind of step is described: a new resource (returned), or more about an earlier one.
+Describer = Callable[[_Reader, Step, _Drafts], "_Draft | None"]
+
+
+def _certificate(reader: _Reader, step: Step, drafts: _Drafts) -> _Draft | None:
+    p = step.params
+    names = list(dict.fromkeys([p["DomainName"], *p.get("SubjectAlternativeNames", [])]))
+    draft = _Draft("ACM certificate", p["DomainName"], [step.id])
+    draft.add("names", ", ".join(names))
+    draft.add("validation", f"{p['ValidationMethod']}, by the CNAMEs below")
+    draft.add("key", p.get("KeyAlgorithm", "RSA_2048"))
+    draft.add("renewal", "automatic, by ACM, while the CNAMEs stay")
+    draft.add("tag", _tags(p.get("Tags", [])))
+    drafts.created.append(draft)
+    return draft
+
+
+def _validation_records(reader: _Reader, step: Step, drafts: _Drafts) -> _Draft | None:
+    snap = reader.snap
+    for name in dict.fromkeys(n.removeprefix("*.") for n in snap.names):
+        draft = _Draft("DNS record", f"_<ACM's hash>.{name}. CNAME", [step.id])
+        draft.add("value", "_<ACM's hash>.acm-validations.aws. (given by ACM)")
+        draft.add("TTL", f"{VALIDATION_TTL} s")
+        draft.add("zone", f"{snap.zone.name} ({snap.zone.id})")
+        draft.note = "not created if it already exists (then never deleted)"
+        drafts.created.append(draft)
+    return None
+
+
+def _target_group(reader: _Reader, step: Step, drafts: _Drafts) -> _Draft | None:
+    p = step.params
+    draft = _Draft("target group", p["Name"], [step.id])
+    draft.add("protocol", f"{p['Protocol']}:{p['Port']} ({p.get('ProtocolVersion', '')})")
+    draft.add("VPC", p["VpcId"])
+    draft.add("health check",
+              f"{p['HealthCheckProtocol']} {p['HealthCheckPath']} on the traffic port, "
+              f"every {p['HealthCheckIntervalSeconds']} s, timeout "
+              f"{p['HealthCheckTimeoutSeconds']} s, healthy after "
+              f"{p['HealthyThresholdCount']}, unhealthy after "
+              f"{p['UnhealthyThresholdCount']}, expecting {p['Matcher']['HttpCode']}")
+    draft.add("tag", _tags(p.get("Tags", [])))
+    drafts.created.append(draft)
+    return draft
+
+
+def _targets(reader: _Reader, step: Step, drafts: _Drafts) -> _Draft | None:
+    p = step.params
+    target = _parent(drafts.by_step, p["TargetGroupArn"])
+    if target is not None:
+        target.steps.append(step.id)
+        target.add("targets", ", ".join(f"{t['Id']}:{t['Port']}" for t in p["Targets"]))
+    return None
+
+
+def _security_group(reader: _Reader, step: Step, drafts: _Drafts) -> _Draft | None:
+    p = step.params
+    draft = _Draft("security group", p["GroupName"], [step.id])
+    draft.add("VPC", p["VpcId"])
+    draft.add("description", p["Description"])
+    draft.add("outbound", "all traffic (AWS's default)")
+    drafts.created.append(draft)
+    return draft
+
+
+def _ingress(reader: _Reader, step: Step, drafts: _Drafts) -> _Draft | None:
+    p = step.params
+    group = _parent(drafts.by_step, p["GroupId"])
+    if group is not None:
+        group.steps.append(step.id)
+        for rule in p["IpPermissions"]:
+            group.add("inbound", reader.rule(rule))
+    return None
+
+
+def _interface_groups(reader: _Reader, step: Step, drafts: _Drafts) -> _Draft | None:
+    p, snap = step.params, reader.snap
+    key = p.get("NetworkInterfaceId") or p["InstanceId"]
+    iface = drafts.interfaces.get(key)
+    if iface is None:
+        iface = drafts.interfaces[key] = _Draft("network interface", _interface_name(snap),
+                                                note="the interface holding the site's address")
+        drafts.changed.append(iface)
+    iface.steps.append(step.id)
+    before = step.inverse.params["Groups"] if step.inverse else snap.instance.security_group_ids
+    when = "security groups" if not iface.changes else (
+        "at the lockdown" if step.id in reader.lockdown else f"at {step.id}")
+    iface.changes.append(Change(when, ", ".join(reader.label(g) for g in before),
+                                ", ".join(reader.label(g) for g in p["Groups"])))
+    return None
+
+
+def _load_balancer(reader: _Reader, step: Step, drafts: _Drafts) -> _Draft | None:
+    p = step.params
+    zones = {s.id: s.availability_zone for s in reader.snap.subnets}
+    draft = _Draft("load balancer", p["Name"], [step.id])
+    draft.add("type", f"{p['Type']}, {p['Scheme']}, {p['IpAddressType']}")
+    draft.add("subnets", ", ".join(f"{s} ({zones.get(s, '?')})" for s in p["Subnets"]))
+    draft.add("zones", ", ".join(sorted({zones.get(s, "?") for s in p["Subnets"]})))
+    draft.add("security groups", ", ".join(reader.label(g) for g in p["SecurityGroups"]))
+    draft.add("tag", _tags(p.get("Tags", [])))
+    drafts.created.append(draft)
+    return draft
+
+
+def _attributes(reader: _Reader, step: Step, drafts: _Drafts) -> _Draft | None:
+    p = step.params
+    lb = _parent(drafts.by_step, p["LoadBalancerArn"])
+    timeout = p["Attributes"].get("idle_timeout.timeout_seconds")
+    if lb is not None and timeout is not None:
+        lb.steps.append(step.id)
+        lb.add("idle timeout", f"{timeout} s ({_idle_reason(reader)})")
+    return None
+
+
+def _listener(reader: _Reader, step: Step, drafts: _Drafts) -> _Draft | None:
+    p = step.params
+    lb_label = reader.label(p["LoadBalancerArn"])
+    draft = _Draft("listener", f"{p['Protocol']}:{p['Port']} of {lb_label}", [step.id])
+    for act in p["DefaultActions"]:
+        if act["Type"] == "redirect":
+            conf = act["RedirectConfig"]
+            code = conf.get("StatusCode", "").removeprefix("HTTP_")
+            draft.add("action", f"redirect {code} to {conf['Protocol']}:{conf['Port']}, "
+                                "same host, path and query")
+        elif act["Type"] == "forward":
+            tg_label = reader.label(act["TargetGroupArn"])
+            draft.add("action", f"forward to target group {tg_label}")
+    if "SslPolicy" in p:
+        draft.add("TLS policy", p["SslPolicy"])
+    for cert in p.get("Certificates", []):
+        arn = cert["CertificateArn"]
+        draft.add("certificate", reader.label(arn) if is_ref(arn) else f"{arn} (reused)")
+    removed = next((s.id for s in reader.plan.steps
+                    if actions.ACTIONS.get(s.action) is elbv2.DELETE_LISTENER
+                    and s.params.get("Port") == p["Port"]), None)
+    if removed:
+        draft.note = (f"temporary: starts the health checks while ACM validates; the "
+                      f"load balancer's group does not admit port {p['Port']}; deleted "
+                      f"by {removed}")
+    drafts.created.append(draft)
+    return draft
+
+
+def _listener_deleted(reader: _Reader, step: Step, drafts: _Drafts) -> _Draft | None:
+    p = step.params
+    draft = _Draft("listener", f"HTTP:{p['Port']} of {reader.label(p['LoadBalancerArn'])}",
+                   [step.id], note="the temporary listener created above")
+    drafts.destroyed.append(draft)
+    return draft
+
+
+def _switch(reader: _Reader, step: Step, drafts: _Drafts) -> _Draft | None:
+    for original in step.params["Originals"]:
+        record = RecordSet.from_route53(original)
+        draft = _Draft("DNS record", f"{record.name} {record.type}", [step.id])
+        draft.changes += [
+            Change("type", record.type, f"{record.type} (alias)"),
+            Change("value", _value(record),
+                   f"alias to load balancer {reader.lb_name()} (evaluate target health)"),
+            Change("TTL", f"{record.ttl} s", f"{ALIAS_TTL} s (the alias's)")]
+        draft.note = "one change batch with the others; restored exactly by rollback"
+        drafts.changed.append(draft)
+    return None
+
+
+def _copies(reader: _Reader, step: Step, drafts: _Drafts) -> _Draft | None:
+    p = step.params
+    for copy in actions.named_resources(step, reader.snap):
+        group_id = copy.copy_of or ""
+        original = reader.groups.get(group_id)
+        draft = _Draft("security group", copy.name, [step.id])
+        draft.add("copy of", reader.label(group_id))
         draft.add("VPC", p["VpcId"])
-        draft.add("health check",
-                  f"{p['HealthCheckProtocol']} {p['HealthCheckPath']} on the traffic port, "
-                  f"every {p['HealthCheckIntervalSeconds']} s, timeout "
-                  f"{p['HealthCheckTimeoutSeconds']} s, healthy after "
-                  f"{p['HealthyThresholdCount']}, unhealthy after "
-                  f"{p['UnhealthyThresholdCount']}, expecting {p['Matcher']['HttpCode']}")
+        rules = without_public_web(list(original.ingress), group_id) if original else []
+        for rule in rules:
+            draft.add("inbound", reader.rule(rule))
+        for rule in (original.ingress if original else ()):
+            if is_public_web(rule):
+                draft.add("left out", reader.rule(rule))
+        draft.add("outbound", f"as in {group_id}")
         draft.add("tag", _tags(p.get("Tags", [])))
-        created.append(draft)
-        return draft
-    if action == "elbv2.register_targets":
-        target = _parent(by_step, p["TargetGroupArn"])
-        if target is not None:
-            target.steps.append(step.id)
-            target.add("targets", ", ".join(f"{t['Id']}:{t['Port']}" for t in p["Targets"]))
-        return None
-    if action == "ec2.create_security_group":
-        draft = _Draft("security group", p["GroupName"], [step.id])
-        draft.add("VPC", p["VpcId"])
-        draft.add("description", p["Description"])
-        draft.add("outbound", "all traffic (AWS's default)")
-        created.append(draft)
-        return draft
-    if action == "ec2.authorize_ingress":
-        group = _parent(by_step, p["GroupId"])
-        if group is not None:
-            group.steps.append(step.id)
-            for rule in p["IpPermissions"]:
-                group.add("inbound", reader.rule(rule))
-        return None
-    if action in ("ec2.set_interface_groups", "ec2.set_instance_groups"):
-        key = p.get("NetworkInterfaceId") or p["InstanceId"]
-        iface = interfaces.get(key)
-        if iface is None:
-            iface = interfaces[key] = _Draft("network interface", _interface_name(snap),
-                                             note="the interface holding the site's address")
-            changed.append(iface)
-        iface.steps.append(step.id)
-        before = step.inverse.params["Groups"] if step.inverse else snap.instance.security_group_ids
-        when = "security groups" if not iface.changes else (
-            "at the lockdown" if step.id == "lockdown_attach" else f"at {step.id}")
-        iface.changes.append(Change(when, ", ".join(reader.label(g) for g in before),
-                                    ", ".join(reader.label(g) for g in p["Groups"])))
-        return None
-    if action == "elbv2.create_load_balancer":
-        zones = {s.id: s.availability_zone for s in snap.subnets}
-        draft = _Draft("load balancer", p["Name"], [step.id])
-        draft.add("type", f"{p['Type']}, {p['Scheme']}, {p['IpAddressType']}")
-        draft.add("subnets", ", ".join(f"{s} ({zones.get(s, '?')})" for s in p["Subnets"]))
-        draft.add("zones", ", ".join(sorted({zones.get(s, "?") for s in p["Subnets"]})))
-        draft.add("security groups", ", ".join(reader.label(g) for g in p["SecurityGroups"]))
-        draft.add("tag", _tags(p.get("Tags", [])))
-        created.append(draft)
-        return draft
-    if action == "elbv2.set_load_balancer_attributes":
-        lb = _parent(by_step, p["LoadBalancerArn"])
-        timeout = p["Attributes"].get("idle_timeout.timeout_seconds")
-        if lb is not None and timeout is not None:
-            lb.steps.append(step.id)
-            lb.add("idle timeout", f"{timeout} s ({_idle_reason(reader)})")
-        return None
-    if action == "elbv2.create_listener":
-        lb_label = reader.label(p["LoadBalancerArn"])
-        draft = _Draft("listener", f"{p['Protocol']}:{p['Port']} of {lb_label}", [step.id])
-        for act in p["DefaultActions"]:
-            if act["Type"] == "redirect":
-                conf = act["RedirectConfig"]
-                code = conf.get("StatusCode", "").removeprefix("HTTP_")
-                draft.add("action", f"redirect {code} to {conf['Protocol']}:{conf['Port']}, "
-                                    "same host, path and query")
-            elif act["Type"] == "forward":
-                tg_label = reader.label(act["TargetGroupArn"])
-                draft.add("action", f"forward to target group {tg_label}")
-        if "SslPolicy" in p:
-            draft.add("TLS policy", p["SslPolicy"])
-        for cert in p.get("Certificates", []):
-            arn = cert["CertificateArn"]
-            draft.add("certificate", reader.label(arn) if is_ref(arn) else f"{arn} (reused)")
-        removed = next((s.id for s in reader.plan.steps if s.action == "elbv2.delete_listener"
-                        and s.params.get("Port") == p["Port"]), None)
-        if removed:
-            draft.note = (f"temporary: starts the health checks while ACM validates; the "
-                          f"load balancer's group does not admit port {p['Port']}; deleted "
-                          f"by {removed}")
-        created.append(draft)
-        return draft
-    if action == "elbv2.delete_listener":
-        draft = _Draft("listener", f"HTTP:{p['Port']} of {reader.label(p['LoadBalancerArn'])}",
-                       [step.id], note="the temporary listener created above")
-        destroyed.append(draft)
-        return draft
-    if action == "route53.switch_to_alias":
-        for original in p["Originals"]:
-            record = RecordSet.from_route53(original)
-            draft = _Draft("DNS record", f"{record.name} {record.type}", [step.id])
-            draft.changes += [
-                Change("type", record.type, f"{record.type} (alias)"),
-                Change("value", _value(record),
-                       f"alias to load balancer {reader.lb_name()} (evaluate target health)"),
-                Change("TTL", f"{record.ttl} s", f"{ALIAS_TTL} s (the alias's)")]
-            draft.note = "one change batch with the others; restored exactly by rollback"
-            changed.append(draft)
-        return None
-    if action == "ec2.copy_groups_without_public_web":
-        for group_id in p["GroupIds"]:
-            original = reader.groups.get(group_id)
-            draft = _Draft("security group", reader.copy_name(group_id, step), [step.id])
-            draft.add("copy of", reader.label(group_id))
-            draft.add("VPC", p["VpcId"])
-            rules = without_public_web(list(original.ingress), group_id) if original else []
-            for rule in rules:
-                draft.add("inbound", reader.rule(rule))
-            for rule in (original.ingress if original else ()):
-                if is_public_web(rule):
-                    draft.add("left out", reader.rule(rule))
-            draft.add("outbound", f"as in {group_id}")
-            draft.add("tag", _tags(p.get("Tags", [])))
-            created.append(draft)
-        return None
-    return None  # waits and checks change nothing
+        drafts.created.append(draft)
+    return None
+
+
+_DESCRIBERS: dict[Action, Describer] = {
+    acm.REQUEST_CERTIFICATE: _certificate,
+    route53.CREATE_VALIDATION_RECORDS: _validation_records,
+    elbv2.CREATE_TARGET_GROUP: _target_group,
+    elbv2.REGISTER_TARGETS: _targets,
+    ec2.CREATE_SECURITY_GROUP: _security_group,
+    ec2.AUTHORIZE_INGRESS: _ingress,
+    ec2.SET_INTERFACE_GROUPS: _interface_groups,
+    elbv2.CREATE_LOAD_BALANCER: _load_balancer,
+    elbv2.SET_LOAD_BALANCER_ATTRIBUTES: _attributes,
+    elbv2.CREATE_LISTENER: _listener,
+    elbv2.DELETE_LISTENER: _listener_deleted,
+    route53.SWITCH_TO_ALIAS: _switch,
+    lockdown_actions.COPY_GROUPS_WITHOUT_PUBLIC_WEB: _copies,
+}
 
 
 KIND_ORDER = ("ACM certificate", "DNS record", "target group", "security group",
@@ -428,9 +496,8 @@ def _untouched(reader: _Reader) -> list[Resource]:
         attributes=(Attribute("addresses", f"public {inst.public_ip}, private {inst.private_ip}"),),
         note="not stopped, not modified: it keeps serving directly until every client has "
              "moved, then only through the load balancer"))
-    copied = next((s for s in plan.steps if s.action == "ec2.copy_groups_without_public_web"),
-                  None)
-    copied_ids = set(copied.params["GroupIds"]) if copied else set()
+    copied_ids = {r.copy_of for s in plan.steps for r in actions.named_resources(s, snap)
+                  if r.copy_of}
     for group in snap.security_groups:
         if group.shared_with:
             note = f"shared with {', '.join(group.shared_with)}: never edited"
@@ -448,8 +515,8 @@ def _untouched(reader: _Reader) -> list[Resource]:
                 attributes=(Attribute("security groups",
                                       ", ".join(iface.security_group_ids) or "none"),),
                 note="the site's address is not on it: its groups are not changed"))
-    switched = {(o["Name"], o["Type"]) for s in plan.steps
-                if s.action == "route53.switch_to_alias" for o in s.params["Originals"]}
+    switch = actions.dns_switch(plan.steps)
+    switched = {(o["Name"], o["Type"]) for o in switch.params["Originals"]} if switch else set()
     for record in snap.records:
         if (record.name, record.type) not in switched:
             out.append(Resource("DNS record", f"{record.name} {record.type}",
@@ -463,8 +530,7 @@ def _untouched(reader: _Reader) -> list[Resource]:
             note="follows the switch through its target: not changed"))
     out.append(Resource("hosted zone", f"{snap.zone.name} ({snap.zone.id})",
                         note="every record not listed here is left as it is"))
-    reused = {arn for s in plan.steps if s.action == "elbv2.create_listener"
-              for c in s.params.get("Certificates", [])
+    reused = {arn for s in plan.steps for c in s.params.get("Certificates", [])
               if not is_ref(arn := c["CertificateArn"])}
     for cert in snap.certificates:
         if cert.arn in reused:

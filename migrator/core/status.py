@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from migrator.core import actions
 from migrator.core.plan import DONE, FAILED, PENDING, REVERTED, REVERTING, SKIPPED, Plan
 
 
@@ -14,7 +15,8 @@ def status_summary(plan: Plan) -> dict[str, Any]:
     for state in plan.states.values():
         counts[state.status] = counts.get(state.status, 0) + 1
     lb = plan.state("load_balancer").outputs if "load_balancer" in plan.states else {}
-    switch = plan.states.get("switch_dns")
+    switch_step = actions.dns_switch(plan.steps)
+    switch = plan.states.get(switch_step.id) if switch_step else None
     return {
         "plan": plan.id, "domain": plan.domain, "region": plan.snapshot.region,
         "counts": counts,
@@ -47,7 +49,8 @@ def phase(plan: Plan) -> str:
     if all(s in (DONE, SKIPPED) for s in statuses):
         return "applied"
     pending = [sid for sid, st in plan.states.items() if st.status == PENDING]
-    if pending and all(sid.startswith("lockdown") for sid in pending) and all(
+    lockdown = {step.id for step in actions.lockdown_steps(plan.steps)}
+    if pending and all(sid in lockdown for sid in pending) and all(
             st.status in (DONE, SKIPPED, PENDING) for st in plan.states.values()):
         return "applied (lockdown pending)"
     if any(s == FAILED for s in statuses):

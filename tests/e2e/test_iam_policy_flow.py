@@ -12,6 +12,7 @@ check failing a run.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import importlib.util
 import os
@@ -49,17 +50,17 @@ def assert_allowed(calls: set[Call], document: dict[str, Any]) -> None:
 
 
 def fail_once_after(monkeypatch: pytest.MonkeyPatch, action: str) -> None:
-    real = actions.FORWARD[action]
+    real = actions.action(action)
     state = {"failed": False}
 
-    def flaky(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
-        result = real(ctx, params)
+    def flaky(ctx: Any, params: dict[str, Any]) -> Any:
+        result = real.forward(ctx, params)
         if not state["failed"]:
             state["failed"] = True
             raise AwsError(f"injected failure after {action}")
         return result
 
-    monkeypatch.setitem(actions.FORWARD, action, flaky)
+    monkeypatch.setitem(actions.ACTIONS, action, dataclasses.replace(real, forward=flaky))
 
 
 def test_full_flow_calls_only_what_the_plan_scoped_policy_allows(

@@ -3,6 +3,7 @@ works from any point."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -26,18 +27,18 @@ def world(strict_world: Any) -> Any:
 def _fail_once(monkeypatch: pytest.MonkeyPatch, action: str, *, after_call: bool) -> None:
     """Make `action` fail once: before its AWS call, or after it (as if the process died
     between the call and the journal entry)."""
-    real = actions.FORWARD[action]
+    real = actions.action(action)
     calls = {"n": 0}
 
-    def flaky(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
+    def flaky(ctx: Any, params: dict[str, Any]) -> Any:
         calls["n"] += 1
         if calls["n"] == 1:
             if after_call:
-                real(ctx, params)
+                real.forward(ctx, params)
             raise AwsError(f"injected failure in {action}")
-        return real(ctx, params)
+        return real.forward(ctx, params)
 
-    monkeypatch.setitem(actions.FORWARD, action, flaky)
+    monkeypatch.setitem(actions.ACTIONS, action, dataclasses.replace(real, forward=flaky))
 
 
 # Representative steps: each kind of resource, found again by its idempotency token, name and

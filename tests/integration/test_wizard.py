@@ -6,6 +6,7 @@ gets a CannedPrompter, which records every question it was asked (by flag).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections import Counter
 from pathlib import Path
@@ -20,9 +21,9 @@ from migrator.aws.session import connect
 from migrator.cli.environment import Environment
 from migrator.cli.main import main
 from migrator.cli.prompts import CannedPrompter, NoPrompter
-from migrator.cli.wizard.candidates import Limits, find_candidates
 from migrator.core import planfile
 from migrator.errors import AccessDeniedError, MissingAnswerError, UsageError
+from migrator.usecases.find_sites import Limits, find_candidates
 from migrator_sandbox.world import WorldSpec, seed_world
 from tests.support.aws_state import account_state
 from tests.support.moto import REGION
@@ -235,8 +236,9 @@ def test_ctrl_c_during_apply_leaves_a_consistent_plan_and_the_way_back(
     def pressed_ctrl_c(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
         raise KeyboardInterrupt
 
-    wait = migrator.core.actions.FORWARD["acm.wait_certificate_issued"]
-    monkeypatch.setitem(migrator.core.actions.FORWARD, "acm.wait_certificate_issued", pressed_ctrl_c)
+    wait = migrator.core.actions.action("acm.wait_certificate_issued")
+    monkeypatch.setitem(migrator.core.actions.ACTIONS, "acm.wait_certificate_issued",
+                        dataclasses.replace(wait, forward=pressed_ctrl_c))
     canned()
     result = cli("wizard", "--skip-verify")
     assert result.status == 130
@@ -249,7 +251,7 @@ def test_ctrl_c_during_apply_leaves_a_consistent_plan_and_the_way_back(
     assert {steps[s] for s in order[at + 1:]} == {"pending"}
     assert f"migrator apply {path} --skip-verify" in result.stdout
     assert f"migrator rollback {path}" in result.stdout
-    monkeypatch.setitem(migrator.core.actions.FORWARD, "acm.wait_certificate_issued", wait)
+    monkeypatch.setitem(migrator.core.actions.ACTIONS, "acm.wait_certificate_issued", wait)
     undone = cli("rollback", str(path), "--yes", "--dns-drain", "0")
     assert undone.status == 0, undone.stderr
     assert account_state(session) == before

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from migrator.checks.preflight.model import Finding
+from migrator.core import actions
+from migrator.core.actions import LOAD_BALANCER, TARGET_GROUP
 from migrator.core.plan import PlanOptions
 from migrator.core.planner import plan_steps
 from migrator.core.snapshot import Snapshot
@@ -18,23 +20,10 @@ from migrator.errors import PreflightError
 
 def planned_names(snap: Snapshot, options: PlanOptions, plan_id: str
                   ) -> list[tuple[str, str, str | None]]:
-    """(kind, name, vpc id or None) of every named resource the plan creates."""
-    out: list[tuple[str, str, str | None]] = []
-    for step in plan_steps(snap, options, plan_id):
-        if step.action == "elbv2.create_load_balancer":
-            out.append(("load balancer", step.params["Name"], None))
-        elif step.action == "elbv2.create_target_group":
-            out.append(("target group", step.params["Name"], None))
-        elif step.action == "ec2.create_security_group":
-            out.append(("security group", step.params["GroupName"], step.params["VpcId"]))
-        elif step.action == "ec2.copy_groups_without_public_web":
-            # the lockdown's copies are named "<original name>-<suffix>" (actions._copy_name)
-            names = {g.id: g.name for g in snap.security_groups}
-            for group_id in step.params["GroupIds"]:
-                if group_id in names:
-                    name = f"{names[group_id]}-{step.params['NameSuffix']}"[:255]
-                    out.append(("security group", name, step.params["VpcId"]))
-    return out
+    """(kind, name, vpc id or None) of every named resource the plan creates, as each step's
+    action declares them (its `creates` trait)."""
+    return [(r.kind, r.name, r.vpc_id) for step in plan_steps(snap, options, plan_id)
+            for r in actions.named_resources(step, snap)]
 
 
 def check_collisions(aws: Any, snap: Snapshot, options: PlanOptions, plan_id: str) -> Finding:
@@ -45,9 +34,9 @@ def check_collisions(aws: Any, snap: Snapshot, options: PlanOptions, plan_id: st
                        f"resource names not checked: the plan cannot be built ({exc.message})")
     taken: list[str] = []
     for kind, name, vpc_id in wanted:
-        if kind == "load balancer":
+        if kind == LOAD_BALANCER:
             exists = aws.elbv2.load_balancer_named(name) is not None
-        elif kind == "target group":
+        elif kind == TARGET_GROUP:
             exists = aws.elbv2.target_group_named(name) is not None
         else:
             exists = bool(aws.ec2.security_groups(filters=[

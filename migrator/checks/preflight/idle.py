@@ -28,7 +28,6 @@ import re
 import socket
 import ssl
 import threading
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
@@ -37,6 +36,7 @@ from migrator.core.plan import PlanOptions
 from migrator.core.snapshot import Snapshot
 from migrator.net.config import NetConfig, where
 from migrator.net.probe import https_skip_reason
+from migrator.retry import SYSTEM_CLOCK, Clock
 
 __all__ = [
     "ALB_DEFAULT_IDLE_TIMEOUT",
@@ -102,22 +102,24 @@ def _request(path: str, host: str) -> bytes:
             "Accept: */*\r\nConnection: keep-alive\r\n\r\n").encode("ascii", "replace")
 
 
-def _wait_for_close(tls: ssl.SSLSocket, bound: float) -> float | None:
-    """Seconds until the server closes the connection, or None if it stays open for bound."""
-    start = time.monotonic()
+def _wait_for_close(tls: ssl.SSLSocket, bound: float, clock: Clock = SYSTEM_CLOCK
+                    ) -> float | None:
+    """Seconds until the server closes the connection, or None if it stays open for bound
+    (timed on `clock`; the socket's own timeout does the waiting)."""
+    start = clock.monotonic()
     deadline = start + bound
     while True:
-        remaining = deadline - time.monotonic()
+        remaining = deadline - clock.monotonic()
         if remaining <= 0:
             return None
         tls.settimeout(remaining)
         try:
             if not tls.recv(4096):  # a clean close (close_notify or FIN)
-                return time.monotonic() - start
+                return clock.monotonic() - start
         except TimeoutError:
             return None
         except (ssl.SSLError, OSError):  # reset, or a close without close_notify
-            return time.monotonic() - start
+            return clock.monotonic() - start
         # bytes after the response (a 408 before closing, say): keep waiting for the close
 
 
