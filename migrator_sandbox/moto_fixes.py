@@ -11,8 +11,12 @@ leisure, so a correct tool fails on moto or a wrong one passes.
   accepts DELETEs of values that are no longer there. A weighted and a simple record of one name
   and type cannot coexist.
 * Security groups belong to network interfaces: an instance's groups are the union of its
-  interfaces' groups. moto keeps a separate list on the instance, which ModifyNetworkInterface-
-  Attribute does not change (and which leaks back into every interface's groups).
+  interfaces' groups, primary interface first, and setting them sets the primary interface's.
+  moto keeps a separate list on the instance, which ModifyNetworkInterfaceAttribute does not
+  change (and which leaks back into every interface's groups). Installing moves a one-interface
+  instance's instance-level list onto its interface (plain moto changed only that list);
+  uninstalling writes the union back into moto's list, so plain moto then shows what was seen.
+  (The strict world relies on this and installs it too.)
 * A subnet's IPv6 association state reads `{'State': 'associated'}` as a string, where AWS
   sends `associated` (botocore enum SubnetCidrBlockStateCode).
 
@@ -49,6 +53,7 @@ def install() -> None:
         Route53Backend.change_resource_record_sets = _change_resource_record_sets  # type: ignore[method-assign]  # deliberate moto monkeypatch
         Instance.security_groups = property(_instance_groups, _set_instance_groups)  # type: ignore[assignment]  # deliberate moto monkeypatch
         NetworkInterface.group_set = property(_interface_groups)  # type: ignore[method-assign, assignment]  # deliberate moto monkeypatch
+        _groups_onto_interfaces()
 
 
 def uninstall() -> None:
@@ -64,6 +69,7 @@ def uninstall() -> None:
         from moto.ec2.models.subnets import Subnet
         from moto.route53.models import Route53Backend
 
+        _groups_back_onto_instances()
         Subnet.ipv6_cidr_block_association_set = _saved.pop("subnet_ipv6")  # type: ignore[method-assign]  # deliberate moto monkeypatch
         Route53Backend.change_resource_record_sets = _saved.pop("change")  # type: ignore[method-assign]  # deliberate moto monkeypatch
         original = _saved.pop("instance_groups")
@@ -187,15 +193,19 @@ def _change_resource_record_sets(self: Any, zoneid: str, change_list: list[dict[
 
 
 def _instance_groups(self: Any) -> list[Any]:
-    nics = self.__dict__.get("nics") or {}
+    """The union of the instance's interfaces' groups, primary interface first (moto's own list
+    while it builds the instance, before it has interfaces)."""
+    nics = self.__dict__.get("nics")
     if not nics:
-        return list(self.__dict__.get("_migrator_groups") or [])
-    groups: list[Any] = []
-    for _, nic in sorted(nics.items(), key=lambda item: item[0]):
-        for group in nic._group_set:
-            if group not in groups:
-                groups.append(group)
-    return groups
+        return list(self.__dict__.get("security_groups") or [])
+    union: list[Any] = []
+    seen: set[str] = set()
+    for index in sorted(nics):
+        for group in list(getattr(nics[index], "_group_set", None) or []):
+            if group is not None and group.id not in seen:
+                seen.add(group.id)
+                union.append(group)
+    return union
 
 
 def _set_instance_groups(self: Any, groups: list[Any] | None) -> None:
@@ -203,11 +213,35 @@ def _set_instance_groups(self: Any, groups: list[Any] | None) -> None:
     if 0 in nics:
         nics[0]._group_set = list(groups or [])
     else:
-        self.__dict__["_migrator_groups"] = list(groups or [])
+        self.__dict__["security_groups"] = list(groups or [])
 
 
 def _interface_groups(self: Any) -> list[Any]:
-    return list(self._group_set)
+    return [group for group in list(self._group_set) if group is not None]
+
+
+def _all_instances() -> list[Any]:
+    from moto.ec2.models import ec2_backends
+
+    from .backends import existing
+
+    return [instance for _account, _region, backend in existing(ec2_backends)
+            for instance in backend.all_instances()]
+
+
+def _groups_onto_interfaces() -> None:
+    for instance in _all_instances():
+        nics = instance.__dict__.get("nics") or {}
+        level = [g for g in instance.__dict__.get("security_groups") or [] if g]
+        if len(nics) == 1 and level:
+            nic = next(iter(nics.values()))
+            if [g.id for g in nic._group_set] != [g.id for g in level]:
+                nic._group_set = list(level)
+
+
+def _groups_back_onto_instances() -> None:
+    for instance in _all_instances():
+        instance.__dict__["security_groups"] = _instance_groups(instance)
 
 
 def _subnet_ipv6(self: Any) -> list[dict[str, Any]]:

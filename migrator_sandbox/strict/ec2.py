@@ -7,11 +7,10 @@
   ``InvalidNetworkInterfaceID.NotFound``;
   with ``describe_lag`` DescribeSecurityGroups does not see it either (by id or name: NotFound;
   listed or filtered: left out).
-* Security groups live on network interfaces: an instance's groups are the union of its
-  interfaces' groups (moto keeps a separate instance-level list, and answers a union of the
-  instance's list into every interface); ModifyInstanceAttribute Groups is refused on an
-  instance with more than one interface (``InvalidInstanceID``) and changes the interface's
-  groups on a one-interface instance.
+* Security groups live on network interfaces (``moto_fixes`` makes an instance's groups the
+  union of its interfaces'; StrictAWS installs it): ModifyInstanceAttribute Groups is refused
+  on an instance with more than one interface (``InvalidInstanceID``) and changes the
+  interface's groups on a one-interface instance.
 * DeleteSecurityGroup -> ``DependencyViolation`` while a load balancer uses the group, for
   ``eni_linger`` after that load balancer let go of it, while another group's rule refers to it,
   or while a network interface has it.
@@ -23,17 +22,16 @@
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Callable
 from typing import Any
 
 from moto.ec2.models.elastic_ip_addresses import ElasticAddress
-from moto.ec2.models.elastic_network_interfaces import NetworkInterface, NetworkInterfaceBackend
-from moto.ec2.models.instances import Instance, InstanceBackend
+from moto.ec2.models.elastic_network_interfaces import NetworkInterfaceBackend
+from moto.ec2.models.instances import InstanceBackend
 from moto.ec2.models.security_groups import SecurityGroupBackend
 from moto.elbv2.models import elbv2_backends
 
-from ..backends import existing, existing_backend
+from ..backends import existing_backend
 from . import errors
 from .config import StrictConfig
 from .ledger import Ledger
@@ -42,41 +40,12 @@ from .patching import Patcher, arguments
 SG, ENI = "sg", "eni"
 
 
-def interface_groups(instance: Any) -> list[Any]:
-    """The union of an instance's interfaces' groups, primary interface first."""
-    nics = instance.__dict__.get("nics")
-    if not nics:
-        return list(instance.__dict__.get("security_groups") or [])
-    union: list[Any] = []
-    seen: set[str] = set()
-    for index in sorted(nics):
-        for group in list(getattr(nics[index], "_group_set", None) or []):
-            if group is not None and group.id not in seen:
-                seen.add(group.id)
-                union.append(group)
-    return union
-
-
-def _set_instance_groups(instance: Any, groups: Any) -> None:
-    """Setting an instance's groups sets its primary interface's (before it has interfaces --
-    while moto builds it -- the list is kept on the instance)."""
-    nics = instance.__dict__.get("nics") or {}
-    if 0 in nics:
-        nics[0]._group_set = list(groups or [])
-    else:
-        instance.__dict__["security_groups"] = list(groups or [])
-
-
 def _address_instance(address: Any) -> Any | None:
     """The instance an Elastic IP reaches: its own association, or its interface's instance."""
     if address.instance is not None:
         return address.instance
     eni = address.eni
     return getattr(eni, "instance", None) if eni is not None else None
-
-
-def _groups_property_installed() -> bool:
-    return isinstance(inspect.getattr_static(Instance, "security_groups", None), property)
 
 
 class EC2Rules:
@@ -267,8 +236,6 @@ class EC2Rules:
 
             patcher.wrap(SecurityGroupBackend, "describe_security_groups", describe_groups)
 
-        # Groups belong to interfaces: the instance's list is their union, an interface's
-        # groups are its own (moto folds the instance's list into every interface).
         patcher.set(
             ElasticAddress,
             "instance_id",
@@ -286,39 +253,3 @@ class EC2Rules:
             return value
 
         patcher.wrap(ElasticAddress, "get_filter_value", address_filter)
-
-        already_on_interfaces = _groups_property_installed()  # moto_fixes did it already
-        patcher.set(
-            Instance,
-            "security_groups",
-            property(interface_groups, _set_instance_groups),
-        )
-        patcher.set(
-            NetworkInterface,
-            "group_set",
-            property(lambda eni: [g for g in list(eni._group_set) if g is not None]),
-        )
-        if not already_on_interfaces:
-            self._reconcile_on_install()
-
-    def _reconcile_on_install(self) -> None:
-        """Plain moto only: a one-interface instance whose groups moto changed at the instance
-        level (ModifyInstanceAttribute) -- the interface takes them, as it did on AWS."""
-        from moto.ec2.models import ec2_backends
-
-        for _account, _region, backend in existing(ec2_backends):
-            for instance in backend.all_instances():
-                nics = instance.__dict__.get("nics") or {}
-                level = [g for g in instance.__dict__.get("security_groups") or [] if g]
-                if len(nics) == 1 and level:
-                    nic = next(iter(nics.values()))
-                    if [g.id for g in nic._group_set] != [g.id for g in level]:
-                        nic._group_set = list(level)
-
-    def before_uninstall(self) -> None:
-        """Leave plain moto's instance-level lists equal to what the strict world showed."""
-        from moto.ec2.models import ec2_backends
-
-        for _account, _region, backend in existing(ec2_backends):
-            for instance in backend.all_instances():
-                instance.__dict__["security_groups"] = interface_groups(instance)

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any
 
-from .. import moto_state
+from .. import moto_fixes, moto_state
 from . import errors
 from .acm import ACMRules
 from .config import StrictConfig
@@ -52,7 +52,6 @@ class StrictAWS:
         self.ledger = Ledger(clock=clock)
         self._patcher: Patcher | None = None
         self._acm: ACMRules | None = None
-        self._ec2: EC2Rules | None = None
         self._added_codes: list[str] = []
 
     # -- state --------------------------------------------------------------------------------
@@ -88,11 +87,14 @@ class StrictAWS:
         if not _installed.acquire(blocking=False):
             raise RuntimeError("another StrictAWS is installed in this process")
         patcher = Patcher()
+        fixes_installed = False
         try:
             self.ledger = Ledger(clock=self.clock)
             ledger, config = self.ledger, self.config
             ec2 = EC2Rules(ledger, config)
             acm = ACMRules(ledger, config)
+            moto_fixes.install()  # groups on interfaces, which the EC2 rules build on
+            fixes_installed = True
             ec2.install(patcher)
             ELBv2Rules(ledger, config, ec2, acm).install(patcher)
             TargetHealthRules(ledger, config).install(patcher)
@@ -101,10 +103,12 @@ class StrictAWS:
             self._allow_unmodelled_codes()
         except BaseException:
             patcher.restore()
+            if fixes_installed:
+                moto_fixes.uninstall()
             self._forget_unmodelled_codes()
             _installed.release()
             raise
-        self._patcher, self._acm, self._ec2 = patcher, acm, ec2
+        self._patcher, self._acm = patcher, acm
         moto_state.set_strict_view(self)
         return self
 
@@ -115,13 +119,11 @@ class StrictAWS:
             return
         try:
             moto_state.set_strict_view(None)
-            if self._ec2 is not None:
-                with contextlib.suppress(Exception):
-                    self._ec2.before_uninstall()
             patcher.restore()
+            moto_fixes.uninstall()
             self._forget_unmodelled_codes()
         finally:
-            self._patcher = self._acm = self._ec2 = None
+            self._patcher = self._acm = None
             _installed.release()
 
     def __enter__(self) -> StrictAWS:
