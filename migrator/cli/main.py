@@ -1,5 +1,7 @@
-"""The command line: parse arguments, run one command, turn errors into one line and an exit
-status. boto3 is imported only by commands that talk to AWS, so --help and `show` start fast.
+"""The command line's only argparse layer: the parser, main() (run one command, turn errors into
+one line and an exit status), the plugin commands and the entry point. The commands themselves
+are migrator.cli.commands; boto3 is imported only by those that talk to AWS, so --help and
+`show` start fast.
 """
 
 from __future__ import annotations
@@ -8,9 +10,7 @@ import argparse
 import sys
 import traceback
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from migrator import __version__
 from migrator.cli.environment import Environment
@@ -165,7 +165,7 @@ def idle_flags(p: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
     env = env or Environment()
-    args: Any = None
+    args: argparse.Namespace | None = None
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         plugins = discover() if _may_name_plugin(argv) else []
@@ -173,7 +173,8 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         args = parser.parse_args(argv)
         by_name = {plugin.name: plugin for plugin in plugins}
         if args.command in by_name:
-            return int(by_name[args.command].run(args, Host(env, getattr(args, "yes", False))))
+            host = Host(env, main, assume_yes=getattr(args, "yes", False))
+            return int(by_name[args.command].run(args, host))
         if not args.command:
             if not env.interactive:
                 env.console.print(parser.format_help())
@@ -220,11 +221,6 @@ def _print_error(env: Environment, exc: MigratorError) -> None:
                           soft_wrap=True)
     if exc.hint:
         env.err_console.print(f"  → {exc.hint}", markup=False, highlight=False, soft_wrap=True)
-
-
-def default_plan_path(domain: str) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return Path("plans") / f"{domain}-{stamp}.json"
 
 
 def entry_point() -> None:

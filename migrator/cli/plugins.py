@@ -10,7 +10,7 @@ exactly as a user would in a shell.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -49,9 +49,11 @@ def discover() -> list[PluginCommand]:
 
 @dataclass
 class Host:
-    """What the CLI gives a plugin command."""
+    """What the CLI gives a plugin command; `main` is the CLI's own entry (migrator.cli.main
+    passes itself, so this module needs no import of it)."""
 
     env: Environment
+    main: Callable[[list[str], Environment], int]
     assume_yes: bool = False
 
     @property
@@ -72,18 +74,15 @@ class Host:
 
     def confirm(self, question: str, *, default: bool, flag: str) -> bool:
         """Ask yes/no in a terminal; without one, the flag that answers is required."""
-        from migrator.cli.prompts import NoPrompter, Prompter
+        from migrator.cli.prompts import prompter_for
 
-        prompter = Prompter() if self.interactive else NoPrompter()
-        return prompter.confirm(question, default=default, flag=flag)
+        return prompter_for(self.interactive).confirm(question, default=default, flag=flag)
 
     def run_migrator(self, argv: Sequence[str], variables: Mapping[str, str]) -> int:
         """Run `migrator ARGV` in-process with these variables added, on the same streams."""
         from migrator.cli.environment import Environment
-        from migrator.cli.main import main
 
         env = self.env
         child = Environment(stdout=env.stdout, stderr=env.stderr, stdin_isatty=env.stdin_isatty,
                             variables={**env.variables, **variables}, width=env.width)
-        return main(list(argv), child)
-
+        return self.main(list(argv), child)

@@ -49,6 +49,11 @@ class Prompter:
         return _answer(questionary.checkbox(message, choices=items))
 
 
+def prompter_for(interactive: bool) -> Prompter:
+    """The one choice of prompter: questions in a terminal, otherwise defaults and flags."""
+    return Prompter() if interactive else NoPrompter()
+
+
 def _answer(question: Any) -> Any:
     # questionary returns None on Ctrl-C when asked with .ask(); unsafe_ask raises instead.
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rich.console import Console
@@ -83,7 +82,3 @@ def plan_table(plan: Plan, *, with_inverse: bool = True) -> Table:
             row.append(step.inverse.description if step.inverse else "-")
         table.add_row(*row, style=STYLES.get(state.status, ""))
     return table
-
-
-def dumps(data: Any) -> str:
-    return json.dumps(data, indent=2)

@@ -1,5 +1,5 @@
-"""Find the sites the wizard can offer: names in public Route53 zones whose A record points at a
-public address of a running EC2 instance in the region.
+"""Find the sites the wizard can offer (read-only): names in public Route53 zones whose A record
+points at a public address of a running EC2 instance in the region.
 
 The search makes a bounded number of read-only calls whatever the size of the account:
 
@@ -16,10 +16,13 @@ type a name that is not listed: the search is a convenience and never stops the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from migrator.core.names import normalize_domain
 from migrator.errors import AccessDeniedError, InvalidDomainError
+
+if TYPE_CHECKING:
+    from migrator.aws.session import Aws
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ class Discovery:
         return [c.name for c in self.candidates]
 
 
-def find_candidates(aws: Any, limits: Limits | None = None) -> Discovery:
+def find_candidates(aws: Aws, limits: Limits | None = None) -> Discovery:
     """Names whose A record points at a running instance's public address (bounded calls)."""
     limits = limits or Limits()
     found = Discovery()
@@ -89,7 +92,7 @@ def find_candidates(aws: Any, limits: Limits | None = None) -> Discovery:
     return found
 
 
-def instance_addresses(aws: Any, limits: Limits, found: Discovery) -> dict[str, tuple[str, str]]:
+def instance_addresses(aws: Aws, limits: Limits, found: Discovery) -> dict[str, tuple[str, str]]:
     """{public address: (instance id, Name tag)} of the region's running instances."""
     instances, more = aws.ec2.running_instances(page_size=limits.instance_page_size,
                                                 max_pages=limits.instance_pages)

@@ -1,6 +1,8 @@
 """The defaults the wizard proposes for a site, taken from the preflight findings: extra names
 for the certificate (on the instance's old certificate, or the apex/www sibling pointing at the
-instance) and a health check that will be healthy.
+instance), a health check that will be healthy, the load balancer's idle timeout below the
+origin's (the choice `plan` makes), whether to offer the lockdown and whether it is possible, and
+whether to wait out the old TTL in the same run.
 
 A proposed name is offered only when adding it cannot make the plan refuse: it is in the site's
 hosted zone, and it either has no A record of its own or its simple A record is the instance's
@@ -10,29 +12,45 @@ it is a CNAME (or alias) to the site. The others are named in a note with the re
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from migrator.checks.preflight import Finding
+from migrator.checks.preflight import proposals as from_findings
+from migrator.checks.preflight.idle import with_idle_choice
+from migrator.checks.preflight.quotas import lockdown_refusals
+from migrator.core.lockdown import has_public_web
 from migrator.core.names import normalize_domain
 from migrator.core.plan import PlanOptions
 from migrator.core.snapshot import RecordSet, Snapshot
 from migrator.errors import MigratorError
 
+if TYPE_CHECKING:
+    from migrator.aws.session import Aws
+
 MAX_PROPOSED_NAMES = 10  # each costs one ListResourceRecordSets call
 SERVED, UNUSED = "served", "unused"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Proposals:
     """What to offer, what to pre-select, and notes on what was left out."""
 
-    sans: list[str] = field(default_factory=list)
-    sans_checked: list[str] = field(default_factory=list)
+    sans: tuple[str, ...] = ()
+    sans_checked: tuple[str, ...] = ()
     health_check_path: str = "/"
     # The matcher preflight found healthy for checked_path (None: keep the default).
     health_check_matcher: str | None = None
     checked_path: str = "/"
-    notes: list[str] = field(default_factory=list)
+    idle_timeout_seconds: int = PlanOptions().idle_timeout_seconds
+    origin_idle_seconds: float | None = None  # how long the origin keeps idle connections
+    # Offered when a group of the instance admits 80/443 from anywhere; proposed unless
+    # preflight found its copies impossible (a quota, an all-traffic rule).
+    lockdown_offered: bool = True
+    lockdown_possible: bool = True
+    old_ttl: int = 0  # seconds: the site's A record's TTL, which the lockdown waits out
+    notes: tuple[str, ...] = ()
 
     def matcher_for(self, path: str) -> str:
         """The matcher to plan with for the path the user chose."""
@@ -41,14 +59,12 @@ class Proposals:
         return PlanOptions().health_check_matcher
 
 
-def propose(aws: Any, snap: Snapshot, findings: list[Any], checked: PlanOptions) -> Proposals:
+def propose(aws: Aws, snap: Snapshot, findings: Sequence[Finding],
+            checked: PlanOptions) -> Proposals:
     """Proposals from preflight findings made with the options `checked`."""
-    from migrator.checks.preflight import proposals as from_findings
-
-    raw = from_findings(findings)
-    out = Proposals(health_check_path=raw.get("health_check_path") or checked.health_check_path,
-                    health_check_matcher=raw.get("health_check_matcher"),
-                    checked_path=checked.health_check_path)
+    raw = from_findings(list(findings))
+    path = raw.get("health_check_path") or checked.health_check_path
+    matcher = raw.get("health_check_matcher")
     names: list[str] = []
     for raw_name in raw.get("sans", []):
         try:
@@ -57,24 +73,36 @@ def propose(aws: Any, snap: Snapshot, findings: list[Any], checked: PlanOptions)
             continue
         if name not in snap.names and name not in names:
             names.append(name)
+    offered: list[str] = []
+    served: list[str] = []
+    notes: list[str] = []
     for name in names[:MAX_PROPOSED_NAMES]:
         verdict = classify(aws, snap, name)
         if verdict in (SERVED, UNUSED):
-            out.sans.append(name)
+            offered.append(name)
             if verdict == SERVED:
-                out.sans_checked.append(name)
+                served.append(name)
         else:
-            out.notes.append(f"{name} is not offered for the certificate: {verdict}")
-    if out.health_check_path != checked.health_check_path:
-        out.notes.append(f"the health check path {checked.health_check_path} would not be "
-                         f"healthy; {out.health_check_path} is proposed")
-    elif out.health_check_matcher and out.health_check_matcher != checked.health_check_matcher:
-        out.notes.append(f"the health check of {out.health_check_path} will accept "
-                         f"{out.health_check_matcher}")
-    return out
+            notes.append(f"{name} is not offered for the certificate: {verdict}")
+    if path != checked.health_check_path:
+        notes.append(f"the health check path {checked.health_check_path} would not be "
+                     f"healthy; {path} is proposed")
+    elif matcher and matcher != checked.health_check_matcher:
+        notes.append(f"the health check of {path} will accept {matcher}")
+    idle = with_idle_choice(PlanOptions(), findings)
+    return Proposals(sans=tuple(offered), sans_checked=tuple(served), health_check_path=path,
+                     health_check_matcher=matcher, checked_path=checked.health_check_path,
+                     idle_timeout_seconds=idle.idle_timeout_seconds,
+                     origin_idle_seconds=idle.origin_idle_seconds,
+                     lockdown_offered=any(has_public_web(g.ingress)
+                                          for g in snap.security_groups),
+                     lockdown_possible=not lockdown_refusals(list(findings)),
+                     old_ttl=max((r.ttl or 0 for r in snap.records_of(snap.domain, "A")),
+                                 default=0),
+                     notes=tuple(notes))
 
 
-def classify(aws: Any, snap: Snapshot, name: str) -> str:
+def classify(aws: Aws, snap: Snapshot, name: str) -> str:
     """SERVED (the site answers for name), UNUSED (no record uses it; adding it is harmless),
     or why adding name would make the plan refuse."""
     zone = snap.zone.name.rstrip(".")

@@ -21,9 +21,9 @@ from migrator.aws.session import connect
 from migrator.cli.environment import Environment
 from migrator.cli.main import main
 from migrator.cli.prompts import CannedPrompter, NoPrompter
-from migrator.cli.wizard.candidates import Limits, find_candidates
 from migrator.core import planfile
 from migrator.errors import AccessDeniedError, MissingAnswerError, UsageError
+from migrator.usecases.find_sites import Limits, find_candidates
 from migrator_sandbox.world import WorldSpec, seed_world
 from tests.support.aws_state import account_state
 from tests.support.moto import REGION

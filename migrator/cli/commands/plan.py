@@ -1,0 +1,37 @@
+"""`migrator plan`: write the plan file of one site, or of several (one file each)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from migrator.cli import output
+from migrator.cli.commands.shell import Shell, account_of
+from migrator.errors import UsageError
+from migrator.exit_status import ExitStatus
+from migrator.usecases.plan_sites import PlanSitesRequest, SiteRequest, plan_site, plan_sites
+
+
+def run(args: argparse.Namespace, shell: Shell) -> int:
+    env = shell.env
+    domains = list(dict.fromkeys(args.domain))
+    if len(domains) > 1 and (args.out or args.san or args.json):
+        raise UsageError("--out, --san and --json go with a single --domain",
+                         hint="plan each such site with its own `migrator plan`")
+    sites = tuple(SiteRequest(domain=domain, sans=tuple(args.san),
+                              health_check_path=args.health_check_path,
+                              lockdown=not args.no_lockdown, idle_timeout=args.idle_timeout,
+                              origin_idle_probe=args.origin_idle_probe,
+                              out=Path(args.out) if args.out else None)
+                  for domain in domains)
+    if len(sites) == 1:
+        progress = output.FindingsShown(env.err_console if args.json else env.console)
+        site = plan_site(sites[0], account_of(args), connect=shell.connect,
+                         variables=env.variables, progress=progress)
+        output.planned(env, site, as_json=args.json)
+        return ExitStatus.SUCCESS
+    sections = output.SiteSections(env, domains)
+    outcomes = plan_sites(PlanSitesRequest(sites, account_of(args), args.parallel),
+                          connect=shell.connect, variables=env.variables,
+                          progress_for=sections.progress_for)
+    return sections.show(outcomes)

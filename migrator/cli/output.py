@@ -1,0 +1,256 @@
+"""What the commands print, in one place: each use case's result as text for a person or, with
+--json, as the JSON document scripts read. Progress lines are progress.py's; the rich tables of a
+snapshot and a plan are render.py's.
+
+Text goes to stdout; with --json, stdout holds the document alone and what a person should
+still see (preflight's findings while planning) goes to stderr.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
+
+from rich.rule import Rule
+from rich.table import Table
+
+from migrator.cli import render
+from migrator.cli.environment import Environment
+from migrator.exit_status import ExitStatus
+from migrator.usecases.progress import PlanProgress
+from migrator.usecases.several_sites import Outcome, worst_status
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from migrator.checks.preflight import Finding
+    from migrator.checks.verify.model import Check
+    from migrator.core.plan import Plan
+    from migrator.usecases.apply_plans import Applied
+    from migrator.usecases.check_plan import PlanCheck
+    from migrator.usecases.find_sites import Discovery
+    from migrator.usecases.iam_policy import IamPolicy
+    from migrator.usecases.inspect_site import Inspection
+    from migrator.usecases.plan_sites import PlannedSite
+    from migrator.usecases.plan_status import PlanStatus
+    from migrator.usecases.review_plan import PlanReview
+    from migrator.usecases.rollback_plans import RolledBack
+    from migrator.usecases.verify_site import Verification
+
+T = TypeVar("T")
+
+
+def json_document(env: Environment, text: str) -> None:
+    env.console.print_json(text)
+
+
+# --- inspect and plan ---------------------------------------------------------------------------
+
+def findings(console: Console, shown: Sequence[Finding], *,
+             title: str | None = "Preflight checks") -> None:
+    from migrator.checks.preflight import render_findings
+
+    render_findings(console, list(shown), title=title)
+
+
+class FindingsShown(PlanProgress):
+    """A planning run's progress: preflight's findings, on this console, as soon as they are in."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def preflight_done(self, found: Sequence[Finding]) -> None:
+        findings(self.console, found)
+
+
+def inspection(env: Environment, result: Inspection, *, as_json: bool) -> None:
+    if as_json:
+        from migrator.checks.preflight import findings_to_dicts
+
+        json_document(env, json.dumps({"snapshot": result.snapshot.to_dict(),
+                                       "findings": findings_to_dicts(result.findings)},
+                                      default=str))
+        return
+    render.snapshot_report(env.console, result.snapshot)
+    findings(env.console, result.findings)
+
+
+def planned(env: Environment, site: PlannedSite, *, as_json: bool) -> None:
+    if as_json:
+        json_document(env, json.dumps(site.plan.to_dict()))
+        return
+    console, out = env.console, site.path
+    console.print(render.plan_table(site.plan))
+    console.print(f"Plan written to [bold]{out}[/]. Nothing was changed in AWS.")
+    console.print(f"sha256 {site.digest}", markup=False)
+    console.print(f"Next: review it (`migrator show {out}`), then `migrator apply {out}`")
+
+
+class SiteSections:
+    """Several sites planned at once: each site's output kept apart while they run, then
+    printed in the order given, each under a rule with its name, then a summary."""
+
+    def __init__(self, env: Environment, domains: Sequence[str]) -> None:
+        self.env = env
+        self.buffers = {domain: io.StringIO() for domain in domains}
+        self.sections = {domain: Environment(stdout=buffer, stderr=buffer, stdin_isatty=False,
+                                             variables=env.variables, width=env.console.width)
+                         for domain, buffer in self.buffers.items()}
+
+    def progress_for(self, domain: str) -> PlanProgress:
+        return FindingsShown(self.sections[domain].console)
+
+    def show(self, outcomes: Sequence[Outcome[PlannedSite]]) -> int:
+        for outcome in outcomes:
+            section = self.sections[outcome.label]
+            if outcome.result is not None:
+                planned(section, outcome.result, as_json=False)
+            else:
+                section.err_console.print(f"error: {outcome.error}", markup=False)
+        for domain, buffer in self.buffers.items():
+            self.env.console.print(Rule(domain))
+            self.env.stdout.write(buffer.getvalue())
+        return summary(self.env, outcomes, f"{len(outcomes)} plans",
+                       lambda site: str(site.path))
+
+
+def sites_found(console: Console, found: Discovery) -> None:
+    """The wizard's candidates, and what the search left out."""
+    if found.candidates:
+        table = Table(title="Sites served by an EC2 instance", title_justify="left")
+        for column in ("name", "address", "instance"):
+            table.add_column(column, overflow="fold")
+        for c in found.candidates:
+            table.add_row(c.name, c.address,
+                          c.instance_id + (f" ({c.instance_name})" if c.instance_name else ""))
+        console.print(table)
+    else:
+        console.print("No Route53 name points at a running instance's public address here.")
+    for text in found.truncated:
+        console.print(f"[yellow]![/] {text}; type the name if it is not listed.")
+
+
+# --- show, check, status ------------------------------------------------------------------------
+
+def plan_review(env: Environment, result: PlanReview, fmt: str) -> None:
+    """text (the account changes, then the steps and the phase), markdown or json."""
+    from migrator.core import review
+
+    if fmt == "json":
+        json_document(env, json.dumps({**result.plan.to_dict(), "sha256": result.digest,
+                                       "account_changes": review.to_dict(result.changes)}))
+    elif fmt == "markdown":
+        env.stdout.write(review.markdown(result.plan, result.changes))  # exactly, no markup
+    else:
+        account_changes(env.console, result)
+        env.console.print()
+        env.console.print(render.plan_table(result.plan))
+        env.console.print(f"Status: {result.phase}")
+
+
+def account_changes(console: Console, result: PlanReview) -> None:
+    """What the plan changes in the account, and its sha256 (`show`, and the wizard)."""
+    from migrator.core import review
+
+    review.print_text(console, result.changes, result.digest)
+
+
+def plan_check(env: Environment, result: PlanCheck) -> None:
+    plan = result.plan
+    if not result.differences:
+        env.console.print(f"Plan {plan.id} for {plan.domain} still applies: the account is as "
+                          f"planned (sha256 {result.digest}).", soft_wrap=True, markup=False)
+    for difference in result.differences:
+        env.console.print(f"- {difference}", soft_wrap=True, markup=False)
+
+
+def plan_status(env: Environment, result: PlanStatus, *, as_json: bool) -> None:
+    summary_ = result.summary
+    if as_json:
+        json_document(env, json.dumps(summary_))
+        return
+    console, plan = env.console, result.plan
+    console.print(f"Plan {plan.id} for {plan.domain}: [bold]{summary_['phase']}[/]")
+    for step in summary_["steps"]:
+        mark = render.MARKS.get(step["status"], "?")
+        line = f"  {mark} {step['id']:<22} {step['status']}"
+        if step["error"]:
+            line += f"  ({step['error']})"
+        console.print(line, markup=False)
+    if summary_["load_balancer"]:
+        console.print(f"Load balancer: {summary_['load_balancer']}")
+    moved = summary_["all_clients_moved_at"]
+    if moved and summary_["phase"].startswith("applied"):
+        console.print(
+            f"DNS switched at {summary_['switched_at'][:19]}Z; resolvers may keep the old answer "
+            f"for its TTL ({summary_['old_ttl']} s): every client reaches the load balancer by "
+            f"{moved}. Keep the instance serving directly until then.", soft_wrap=True)
+
+
+# --- apply, rollback ----------------------------------------------------------------------------
+
+def plans_before_apply(env: Environment, plans: Sequence[Plan]) -> None:
+    for plan in plans:
+        env.console.print(render.plan_table(plan, with_inverse=False))
+
+
+def applied_message(applied: Applied) -> str:
+    message = f"Applied. {applied.plan.domain} is served by {applied.load_balancer}."
+    return f"{message}\nNot yet: {applied.deferred}." if applied.deferred else message
+
+
+def applied(env: Environment, result: Applied) -> None:
+    env.console.print(applied_message(result))
+    env.console.print(f"To undo: migrator rollback {result.path}")
+
+
+def rolled_back_message(result: RolledBack) -> str:
+    return f"Rolled back. {result.plan.domain} is served by the instance again."
+
+
+def rolled_back(env: Environment, result: RolledBack) -> None:
+    env.console.print(rolled_back_message(result))
+
+
+def summary(env: Environment, outcomes: Sequence[Outcome[T]], title: str,
+            message_of: Callable[[T], str]) -> int:
+    """A row per site (✓ and what it gave, or ✗ and why not); returns the worst exit status."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("site")
+    table.add_column("result")
+    for outcome in outcomes:
+        mark = "[green]✓[/]" if outcome.status == ExitStatus.SUCCESS else "[red]✗[/]"
+        message = (message_of(outcome.result) if outcome.result is not None
+                   else str(outcome.error))
+        table.add_row(outcome.label, f"{mark} {message}")
+    env.console.print(table)
+    return worst_status(outcomes)
+
+
+# --- verify, iam-policy -------------------------------------------------------------------------
+
+def verification(env: Environment, result: Verification, *, as_json: bool) -> None:
+    if as_json:
+        from migrator.checks.verify.model import checks_to_json
+
+        json_document(env, checks_to_json(result.checks))
+    else:
+        checks(env.console, result.checks)
+
+
+def checks(console: Console, shown: Sequence[Check], *, title: str | None = None) -> None:
+    from migrator.checks.verify import render_checks
+
+    render_checks(console, list(shown), title=title)
+
+
+def iam_policy(env: Environment, result: IamPolicy) -> None:
+    if result.written_to is None:
+        env.stdout.write(result.text)  # exactly the JSON (no console markup), ready to pipe
+        return
+    plan = result.plan
+    scope = f"plan {plan.id} ({plan.domain})" if plan else "any migrator plan"
+    env.console.print(f"IAM policy for {scope}, {result.actions} actions, written to "
+                      f"{result.written_to}", markup=False)

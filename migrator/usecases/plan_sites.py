@@ -1,0 +1,155 @@
+"""Plan one site or several (`migrator plan`, and the wizard's planning): validate the request,
+inspect the site, run preflight, build the plan and write its file. Nothing is written to AWS.
+
+When a name the plan would create (load balancer, target group, security groups) is taken, a
+new plan id gives new names: preflight() picks them, here and only here, for `plan` and the
+wizard alike, and says so with an info finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from migrator.checks.preflight import Finding, inspect_or_refuse, raise_on_failure
+from migrator.checks.preflight.collisions import check_collisions
+from migrator.checks.preflight.idle import with_idle_choice
+from migrator.checks.preflight.records import followers_found
+from migrator.checks.preflight.runner import run_preflight
+from migrator.core import planfile, planner
+from migrator.core.plan import Plan, PlanOptions, plan_digest
+from migrator.usecases import validation
+from migrator.usecases.accounts import Account, Connect
+from migrator.usecases.progress import PlanProgress
+from migrator.usecases.several_sites import DEFAULT_PARALLEL, Outcome, run_each
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from migrator.aws.session import Aws
+    from migrator.core.snapshot import Snapshot
+    from migrator.net.config import NetConfig
+
+NAME_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class SiteRequest:
+    """One site to plan, with the choices `plan` offers."""
+
+    domain: str
+    sans: tuple[str, ...] = ()
+    health_check_path: str = "/"
+    lockdown: bool = True
+    idle_timeout: int | None = None  # None: chosen below what the origin does, 60 s at most
+    origin_idle_probe: float | None = None  # None: the default bound
+    out: Path | None = None  # None: plans/<domain>-<UTC stamp>.json
+
+
+@dataclass(frozen=True)
+class PlanSitesRequest:
+    """Several sites, planned concurrently, each in its own file."""
+
+    sites: tuple[SiteRequest, ...]
+    account: Account = field(default_factory=Account)
+    parallel: int = DEFAULT_PARALLEL
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """Preflight's findings, and the plan id whose names they found free (or taken)."""
+
+    findings: tuple[Finding, ...]
+    plan_id: str
+
+
+@dataclass(frozen=True)
+class PlannedSite:
+    """A plan written to its file."""
+
+    plan: Plan
+    path: Path
+    digest: str
+
+
+def plan_site(site: SiteRequest, account: Account, *, connect: Connect,
+              variables: Mapping[str, str], progress: PlanProgress) -> PlannedSite:
+    """Inspect, run preflight, plan and write the plan file of one site."""
+    path = validation.health_check_path(site.health_check_path)
+    idle_timeout = validation.idle_timeout(site.idle_timeout)
+    idle_probe = validation.origin_idle_probe(site.origin_idle_probe)
+    net = validation.network_config(variables)
+    # ACM would refuse these names only once apply runs: refuse before asking AWS anything.
+    names = validation.certificate_names(site.domain, site.sans)
+    aws = connect(account)
+    snap = inspect(aws, names[0], names[1:])
+    options = PlanOptions(sans=names[1:], health_check_path=path, lockdown=site.lockdown)
+    checked = preflight(aws, snap, net, options, idle_probe=idle_probe,
+                        idle_timeout=idle_timeout, progress=progress)
+    plan = build(snap, with_idle_choice(options, checked.findings), checked)
+    return save(plan, site.out or validation.default_plan_path(snap.domain))
+
+
+def plan_sites(request: PlanSitesRequest, *, connect: Connect, variables: Mapping[str, str],
+               progress_for: Callable[[str], PlanProgress]) -> list[Outcome[PlannedSite]]:
+    """plan_site for each site (each domain once), concurrently; an outcome per domain, each
+    site's progress where progress_for(domain) shows it."""
+    sites = {site.domain: site for site in request.sites}
+    return run_each(list(sites), lambda domain: plan_site(
+        sites[domain], request.account, connect=connect, variables=variables,
+        progress=progress_for(domain)), request.parallel)
+
+
+# --- the steps, shared with the wizard ----------------------------------------------------------
+
+def inspect(aws: Aws, domain: str, sans: Sequence[str]) -> Snapshot:
+    """The site's snapshot; an address that is no EC2 instance is one clear refusal."""
+    return inspect_or_refuse(aws, domain, list(sans))
+
+
+def preflight(aws: Aws, snap: Snapshot, net: NetConfig, options: PlanOptions,
+              plan_id: str | None = None, *, idle_probe: float | None,
+              idle_timeout: int | None = None,
+              progress: PlanProgress | None = None) -> Preflight:
+    """Every preflight check for the names of plan_id (default: a new one), then other names
+    if one of those is taken; idle_probe None: the origin's idle connections are not probed."""
+    progress = progress or PlanProgress()
+    plan_id = plan_id or planner.new_plan_id()
+    with progress.preflight_running(idle_probe if idle_probe and idle_timeout is None else None):
+        findings = run_preflight(aws, snap, net, options, plan_id, idle_probe=idle_probe,
+                                 idle_timeout=idle_timeout)
+        checked = _with_free_names(aws, snap, options, findings, plan_id)
+    progress.preflight_done(checked.findings)
+    return checked
+
+
+def _with_free_names(aws: Aws, snap: Snapshot, options: PlanOptions,
+                     findings: list[Finding], plan_id: str) -> Preflight:
+    for _ in range(NAME_ATTEMPTS):
+        # Names carry the plan id: when one is taken, a new id gives names that are free.
+        clash = [f for f in findings if f.check == "names" and f.level == "fail"]
+        if not clash:
+            break
+        retry_id = planner.new_plan_id()
+        fresh = check_collisions(aws, snap, options, retry_id)
+        if fresh.level != "fail":
+            plan_id = retry_id
+            findings = [fresh if f in clash else f for f in findings]
+            findings.append(Finding(
+                "names", "info", f"{clash[0].message}: picked other names (plan {plan_id})"))
+    return Preflight(tuple(findings), plan_id)
+
+
+def build(snap: Snapshot, options: PlanOptions, checked: Preflight) -> Plan:
+    """The plan, unless preflight refused it (PreflightError naming the first failure)."""
+    findings = list(checked.findings)
+    raise_on_failure(findings)
+    snap = replace(snap, followers=followers_found(findings))  # shown by `show` as untouched
+    return planner.build_plan(snap, options, plan_id=checked.plan_id)
+
+
+def save(plan: Plan, path: Path) -> PlannedSite:
+    planfile.save(plan, path)
+    return PlannedSite(plan, path, plan_digest(plan))

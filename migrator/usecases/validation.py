@@ -1,0 +1,174 @@
+"""Every check of a request's plain values, in one place: names, the health check path, the idle
+timeout and the idle probe's bound, the TLS policy's and the region's spelling, an approved
+sha256, the network variables, and the default plan file name.
+
+Each check raises a UsageError naming the option the way the user gave it (its flag); the
+``*_problem`` forms return the same verdict as one line (None when acceptable), for a question
+that asks again instead of failing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from migrator.errors import InvalidDomainError, MigratorError, UsageError
+
+if TYPE_CHECKING:
+    from migrator.net.config import NetConfig
+
+IDLE_TIMEOUT_RANGE = (1, 4000)  # seconds; what ELB allows for idle_timeout.timeout_seconds
+IDLE_PROBE_MAX = 4000.0
+HEALTH_CHECK_PATH_MAX = 1024  # characters; ELB's limit
+_POLICY_NAME = re.compile(r"^ELBSecurityPolicy-[A-Za-z0-9-]{1,100}$")
+_REGION_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+
+
+# --- names ----------------------------------------------------------------------------------------
+
+def domain_name(name: str, flag: str = "--domain") -> str:
+    """The normalized form of a host name given with `flag`."""
+    from migrator.core.names import normalize_domain
+
+    try:
+        return normalize_domain(name)
+    except MigratorError as exc:
+        raise InvalidDomainError(f"{flag}: {exc.message}", hint=exc.hint) from exc
+
+
+def domain_problem(value: str) -> str | None:
+    from migrator.core.names import normalize_domain
+
+    try:
+        normalize_domain(value)
+    except MigratorError as exc:
+        return exc.message
+    return None
+
+
+def domain_names(domain: str, sans: Sequence[str]) -> tuple[str, ...]:
+    """The site's name, then each other name, normalized (in the order given)."""
+    return (domain_name(domain), *(domain_name(n, "--san") for n in sans))
+
+
+def certificate_names(domain: str, sans: Sequence[str]) -> tuple[str, ...]:
+    """domain_names, refused (before any AWS call) when ACM would refuse them on one
+    certificate: more names than its quota, or a first name longer than 64 octets."""
+    from migrator.checks.preflight.quotas import require_acm_quotas
+
+    names = domain_names(domain, sans)
+    require_acm_quotas(names)
+    return names
+
+
+# --- the load balancer's options ----------------------------------------------------------------
+
+def health_check_path(path: str) -> str:
+    problem = health_check_path_problem(path)
+    if problem:
+        raise UsageError(f"--health-check-path {path!r}: {problem}",
+                         hint="e.g. --health-check-path /health")
+    return path
+
+
+def health_check_path_problem(value: str) -> str | None:
+    if (not value.startswith("/") or any(c.isspace() for c in value)
+            or len(value) > HEALTH_CHECK_PATH_MAX):
+        return "must start with / and have no spaces"
+    return None
+
+
+def idle_timeout(value: int | None) -> int | None:
+    """--idle-timeout, checked against ELB's range (None when not given)."""
+    low, high = IDLE_TIMEOUT_RANGE
+    if value is not None and not low <= value <= high:
+        raise UsageError(f"--idle-timeout {value} is outside {low}-{high} seconds, the range "
+                         "an Application Load Balancer accepts",
+                         hint="e.g. --idle-timeout 60 (the load balancer's default)")
+    return int(value) if value is not None else None
+
+
+def idle_timeout_problem(text: str) -> str | None:
+    """The same range, for a typed answer."""
+    low, high = IDLE_TIMEOUT_RANGE
+    if not text.strip().isdigit() or not low <= int(text) <= high:
+        return f"a whole number of seconds from {low} to {high}"
+    return None
+
+
+def origin_idle_probe(value: float | None) -> float:
+    """--origin-idle-probe: how long preflight waits for the origin to close an idle
+    connection (the default when not given)."""
+    from migrator.checks.preflight.idle import DEFAULT_BOUND
+
+    if value is None:
+        return DEFAULT_BOUND
+    if not 0 <= value <= IDLE_PROBE_MAX:
+        raise UsageError(f"--origin-idle-probe {value:g} is outside 0-{IDLE_PROBE_MAX:g} seconds",
+                         hint=f"e.g. --origin-idle-probe {DEFAULT_BOUND:g} (the default)")
+    return float(value)
+
+
+def ssl_policy(name: str, example: str) -> str:
+    if not _POLICY_NAME.match(name):
+        raise UsageError(f"--ssl-policy {name!r} is not an ELB security policy",
+                         hint=f"e.g. --ssl-policy {example}")
+    return name
+
+
+# --- the account ---------------------------------------------------------------------------------
+
+def region(name: str) -> str:
+    if region_problem(name):
+        raise UsageError(f"--region {name!r} is not a region name",
+                         hint="e.g. --region eu-west-1")
+    return name
+
+
+def region_problem(value: str) -> str | None:
+    if not _REGION_NAME.match(value.strip()):
+        return "not a region name like eu-west-1"
+    return None
+
+
+# --- plan files ---------------------------------------------------------------------------------
+
+def expected_sha256(value: str, plans: int) -> str:
+    """An approved plan digest (lower-case): 64 hexadecimal digits, for exactly one plan."""
+    from migrator.core.plan import SHA256_HEX
+
+    if not SHA256_HEX.match(value):
+        raise UsageError(f"--expect-sha256 {value!r} is not a sha256 (64 hexadecimal digits)",
+                         hint="copy the digest `migrator show PLAN` prints")
+    if plans != 1:
+        raise UsageError(f"--expect-sha256 approves one plan, and {plans} files were given",
+                         hint="apply each approved plan with its own --expect-sha256")
+    return value.lower()
+
+
+def default_plan_path(domain: str, at: datetime | None = None) -> Path:
+    """plans/<domain>-<UTC stamp>.json, where `plan` and the wizard write a new plan."""
+    stamp = (at or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    return Path("plans") / f"{domain}-{stamp}.json"
+
+
+# --- the process's variables --------------------------------------------------------------------
+
+def network_config(variables: Mapping[str, str]) -> NetConfig:
+    """The DNS and HTTPS configuration from MIGRATOR_* variables (MIGRATOR_NAMESERVERS,
+    MIGRATOR_CONNECT_TO, MIGRATOR_CA_BUNDLE) for preflight and verification alike; a bad value
+    is a usage error."""
+    from migrator.checks.preflight import net_from_env
+
+    return net_from_env(variables)
+
+
+def dns_drain(seconds: float) -> float:
+    """--dns-drain: a wait, so not negative."""
+    if seconds < 0:
+        raise UsageError(f"--dns-drain {seconds:g} is negative",
+                         hint="e.g. --dns-drain 60 (the alias record's TTL)")
+    return seconds
