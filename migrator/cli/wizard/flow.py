@@ -22,7 +22,7 @@ from migrator.cli.prompts import Prompter
 from migrator.cli.wizard import questions
 from migrator.cli.wizard.follow_up import FollowUp, way_back
 from migrator.core.plan import PENDING, Plan, PlanOptions
-from migrator.errors import Interrupted, MigratorError
+from migrator.errors import Interrupted, MigratorError, VerificationError
 from migrator.exit_status import ExitStatus
 from migrator.usecases import guided_plan, plan_sites, validation
 from migrator.usecases.accounts import Account, Connect, already_connected
@@ -148,9 +148,8 @@ def apply_now(plan: Plan, path: Path, aws: Aws, account: Account, env: Environme
         way_back(console, follow_up, "Interrupted.")
         raise Interrupted("interrupted during apply") from None
     except MigratorError as exc:
-        checks = getattr(exc, "checks", None)
-        if checks:
-            output.checks(console, checks)
+        if isinstance(exc, VerificationError) and exc.checks:
+            output.checks(console, exc.checks)
         if isinstance(exc, Interrupted):
             exc.hint = None
             way_back(console, follow_up, "Interrupted.")
