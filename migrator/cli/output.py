@@ -20,7 +20,6 @@ from migrator.cli import render
 from migrator.cli.environment import Environment
 from migrator.exit_status import ExitStatus
 from migrator.usecases.progress import PlanProgress
-from migrator.usecases.several_sites import Outcome, worst_status
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -37,6 +36,7 @@ if TYPE_CHECKING:
     from migrator.usecases.plan_status import PlanStatus
     from migrator.usecases.review_plan import PlanReview
     from migrator.usecases.rollback_plans import RolledBack
+    from migrator.usecases.several_sites import Outcome
     from migrator.usecases.verify_site import Verification
 
 T = TypeVar("T")
@@ -217,6 +217,8 @@ def rolled_back(env: Environment, result: RolledBack) -> None:
 def summary(env: Environment, outcomes: Sequence[Outcome[T]], title: str,
             message_of: Callable[[T], str]) -> int:
     """A row per site (✓ and what it gave, or ✗ and why not); returns the worst exit status."""
+    from migrator.usecases.several_sites import worst_status
+
     table = Table(title=title, title_justify="left")
     table.add_column("site")
     table.add_column("result")

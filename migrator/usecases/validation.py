@@ -1,6 +1,6 @@
 """Every check of a request's plain values, in one place: names, the health check path, the idle
 timeout and the idle probe's bound, the TLS policy's and the region's spelling, an approved
-sha256, the network variables, and the default plan file name.
+sha256, rollback's DNS drain, the network variables, and the default plan file name.
 
 Each check raises a UsageError naming the option the way the user gave it (its flag); the
 ``*_problem`` forms return the same verdict as one line (None when acceptable), for a question
@@ -134,7 +134,7 @@ def region_problem(value: str) -> str | None:
     return None
 
 
-# --- plan files ---------------------------------------------------------------------------------
+# --- plan files, apply and rollback -------------------------------------------------------------
 
 def expected_sha256(value: str, plans: int) -> str:
     """An approved plan digest (lower-case): 64 hexadecimal digits, for exactly one plan."""
@@ -147,6 +147,14 @@ def expected_sha256(value: str, plans: int) -> str:
         raise UsageError(f"--expect-sha256 approves one plan, and {plans} files were given",
                          hint="apply each approved plan with its own --expect-sha256")
     return value.lower()
+
+
+def dns_drain(seconds: float) -> float:
+    """--dns-drain: a wait, so not negative."""
+    if seconds < 0:
+        raise UsageError(f"--dns-drain {seconds:g} is negative",
+                         hint="e.g. --dns-drain 60 (the alias record's TTL)")
+    return seconds
 
 
 def default_plan_path(domain: str, at: datetime | None = None) -> Path:
@@ -164,11 +172,3 @@ def network_config(variables: Mapping[str, str]) -> NetConfig:
     from migrator.checks.preflight import net_from_env
 
     return net_from_env(variables)
-
-
-def dns_drain(seconds: float) -> float:
-    """--dns-drain: a wait, so not negative."""
-    if seconds < 0:
-        raise UsageError(f"--dns-drain {seconds:g} is negative",
-                         hint="e.g. --dns-drain 60 (the alias record's TTL)")
-    return seconds
