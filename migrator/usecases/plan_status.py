@@ -12,11 +12,16 @@ from migrator.core.status import status_summary
 
 
 @dataclass(frozen=True)
+class StatusRequest:
+    path: Path
+
+
+@dataclass(frozen=True)
 class PlanStatus:
     plan: Plan
     summary: dict[str, Any]  # status_summary's JSON-ready form: phase, steps, the switch
 
 
-def plan_status(path: Path) -> PlanStatus:
-    plan = planfile.load(path)
+def plan_status(request: StatusRequest) -> PlanStatus:
+    plan = planfile.load(request.path)
     return PlanStatus(plan, status_summary(plan))

@@ -12,6 +12,11 @@ from migrator.core.status import phase
 
 
 @dataclass(frozen=True)
+class ReviewRequest:
+    path: Path
+
+
+@dataclass(frozen=True)
 class PlanReview:
     plan: Plan
     digest: str  # the sha256 an approval names (apply --expect-sha256)
@@ -19,8 +24,8 @@ class PlanReview:
     phase: str
 
 
-def review_plan_file(path: Path) -> PlanReview:
-    return review_plan(planfile.load(path))
+def review_plan_file(request: ReviewRequest) -> PlanReview:
+    return review_plan(planfile.load(request.path))
 
 
 def review_plan(plan: Plan) -> PlanReview:
