@@ -7,8 +7,10 @@ mode (throttling, 5xx) rather than hand-written loops.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -40,18 +42,44 @@ ONE_SHOT_CONFIG = RETRY_CONFIG.merge(botocore.config.Config(
     retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=10))
 
 
+# A botocore event handler, e.g. for "before-call.*.*": handler(model=..., params=..., **kwargs).
+Observer = Callable[..., Any]
+# Observers of every client of every Aws in the process, as (botocore event, handler): how a test
+# suite or a benchmark sees the tool's calls wherever the tool connects (see observing()).
+_PROCESS_OBSERVERS: list[tuple[str, Observer]] = []
+
+
+@contextlib.contextmanager
+def observing(*observers: tuple[str, Observer]) -> Iterator[None]:
+    """While active, every client any Aws creates also gets these (botocore event, handler)
+    registrations, after its own observers."""
+    _PROCESS_OBSERVERS.extend(observers)
+    try:
+        yield
+    finally:
+        for observer in observers:
+            # By identity: the same handler may be registered twice by nested blocks.
+            index = next(i for i in reversed(range(len(_PROCESS_OBSERVERS)))
+                         if _PROCESS_OBSERVERS[i] is observer)
+            del _PROCESS_OBSERVERS[index]
+
+
 @dataclass
 class Aws:
-    """Typed service wrappers sharing one boto3 session."""
+    """Typed service wrappers sharing one boto3 session. Each observer is registered for
+    "before-call.*.*" on every client it creates (it sees every API call, retries aside)."""
 
     session: Any
     region: str
-    observers: list[Any] = field(default_factory=list)
+    observers: list[Observer] = field(default_factory=list)
 
     def _client(self, service: str, config: botocore.config.Config = RETRY_CONFIG) -> Any:
         client = self.session.client(service, region_name=self.region, config=config)
+        events = client.meta.events
         for observer in self.observers:
-            client.meta.events.register("before-call.*.*", observer)
+            events.register("before-call.*.*", observer)
+        for event, observer in list(_PROCESS_OBSERVERS):
+            events.register(event, observer)
         return client
 
     @cached_property

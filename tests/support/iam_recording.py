@@ -1,5 +1,6 @@
-"""Hooks on the clients the tool creates (migrator.aws.session.Aws._client): record every API call
-the tool makes as (botocore service, operation), or register any other botocore event handler.
+"""Hooks on the clients the tool creates, through its observer seam (migrator.aws.session.observing,
+the process-wide form of ``Aws(observers=...)``): record every API call the tool makes as
+(botocore service, operation), or register any other botocore event handler.
 
 Only the tool's own clients are hooked: the tests' boto3 sessions (seeding, account_state) are not.
 
@@ -23,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from migrator.aws.session import Aws
+from migrator.aws.session import observing
 from migrator.core.iam_policy import policy, uncovered
 
 Call = tuple[str, str]
@@ -46,22 +47,10 @@ def _record(model: Any, **_: Any) -> None:
 
 @contextlib.contextmanager
 def client_hooks(*hooks: tuple[str, Callable[..., Any]]) -> Iterator[None]:
-    """While active, every client Aws creates gets these (event, handler) registrations."""
-    original = Aws._client
-
-    def hooked(self: Aws, *args: Any, **kwargs: Any) -> Any:
-        client = original(self, *args, **kwargs)
-        for event, handler in hooks:
-            client.meta.events.register(event, handler)
-        return client
-
-    # Replacing a method on the class is the point (every Aws instance, wherever created);
-    # mypy's method-assign check forbids exactly that.
-    Aws._client = hooked  # type: ignore[method-assign]
-    try:
+    """While active, every client Aws creates gets these (event, handler) registrations (the
+    tool's observer seam, migrator.aws.session.observing)."""
+    with observing(*hooks):
         yield
-    finally:
-        Aws._client = original  # type: ignore[method-assign]
 
 
 @contextlib.contextmanager
