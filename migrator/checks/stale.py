@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from migrator.checks.preflight.collisions import check_collisions
+from migrator.core.actions import traits
 from migrator.core.executor import snapshot_differences
 from migrator.core.inspector import inspect_site
 from migrator.core.plan import Plan
@@ -30,7 +31,7 @@ def plan_differences(plan: Plan, aws: Any, inspect: Callable[..., Snapshot] = in
     names = check_collisions(aws, snap, plan.options, plan.id)
     if names.level == "fail":
         diffs.append(f"a name is now taken: {', '.join(names.data.get('taken', []))}")
-    requested = any(s.action == "acm.request_certificate" for s in plan.steps)
+    requested = any(traits(s).requests_certificate for s in plan.steps)
     reusable = reusable_certificate(live)
     planned_reuse = reusable_certificate(snap)
     if requested and reusable is not None:

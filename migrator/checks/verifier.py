@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from migrator.checks.verify.model import Check
+from migrator.core.actions import traits
 from migrator.core.plan import Plan
 from migrator.errors import UsageError, VerificationError
 from migrator.net.config import NetConfig
@@ -45,7 +46,8 @@ class Verifier:
     def for_plan(self, plan: Plan, health_path: str | None = None) -> list[Check]:
         """The post-switch checks of an applied plan."""
         lb = plan.states.get("load_balancer")
-        step = next((s for s in plan.steps if s.action == "verify.site"), None)
+        step = next((s for s in plan.steps
+                     if traits(s).check and traits(s).restores_dns_on_failure), None)
         if lb is None or not lb.outputs.get("dns_name") or step is None:
             raise VerificationError(f"plan {plan.id} has no load balancer yet",
                                     hint="apply it first: migrator apply <file>")

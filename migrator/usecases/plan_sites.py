@@ -77,6 +77,7 @@ class PlannedSite:
 def plan_site(site: SiteRequest, account: Account, *, connect: Connect,
               variables: Mapping[str, str], progress: PlanProgress) -> PlannedSite:
     """Inspect, run preflight, plan and write the plan file of one site."""
+    out = validation.new_plan_path(site.out) if site.out else None
     path = validation.health_check_path(site.health_check_path)
     idle_timeout = validation.idle_timeout(site.idle_timeout)
     idle_probe = validation.origin_idle_probe(site.origin_idle_probe)
@@ -89,7 +90,7 @@ def plan_site(site: SiteRequest, account: Account, *, connect: Connect,
     checked = preflight(aws, snap, net, options, idle_probe=idle_probe,
                         idle_timeout=idle_timeout, progress=progress)
     plan = build(snap, with_idle_choice(options, checked.findings), checked)
-    return save(plan, site.out or validation.default_plan_path(snap.domain))
+    return save(plan, out or validation.default_plan_path(snap.domain))
 
 
 def plan_sites(request: PlanSitesRequest, *, connect: Connect, variables: Mapping[str, str],

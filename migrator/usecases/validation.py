@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from migrator.errors import InvalidDomainError, MigratorError, UsageError
+from migrator.core import planfile
+from migrator.errors import InvalidDomainError, MigratorError, PlanFileError, UsageError
 
 if TYPE_CHECKING:
     from migrator.net.config import NetConfig
@@ -161,6 +162,22 @@ def default_plan_path(domain: str, at: datetime | None = None) -> Path:
     """plans/<domain>-<UTC stamp>.json, where `plan` and the wizard write a new plan."""
     stamp = (at or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     return Path("plans") / f"{domain}-{stamp}.json"
+
+
+def new_plan_path(path: Path) -> Path:
+    """Where `plan` may write a new plan: not over a plan that apply or rollback has already
+    recorded state for (the new plan would be refused beside that state, and its record of
+    what was done in AWS would be orphaned)."""
+    state = planfile.state_path(path)
+    if planfile.is_state_file(path):
+        raise UsageError(f"{path} names a state file, not a place for a plan",
+                         hint="pass a plan file name such as plans/www.example.com.json")
+    if state.exists():
+        raise PlanFileError(f"{path} has been applied (its state is in {state}): a new plan "
+                            "written there would lose the record of what was done",
+                            hint="write the new plan to another file with --out, or roll the "
+                                 "old one back and move both files away first")
+    return path
 
 
 # --- the process's variables --------------------------------------------------------------------

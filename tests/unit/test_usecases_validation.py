@@ -222,3 +222,20 @@ def test_several_sites_run_together_and_each_outcome_is_kept_in_order() -> None:
     assert worst_status(outcomes) == ExitStatus.INTERRUPTED
     assert sorted(done) == ["a", "b", "c"]
     assert worst_status([]) == ExitStatus.SUCCESS
+
+
+def test_plan_refuses_to_write_over_an_applied_plan_before_asking_aws(tmp_path: Path) -> None:
+    """A plan file whose state file exists records what was done in AWS: `plan --out` there
+    would orphan that record, so it is refused before anything is inspected."""
+    out = tmp_path / "www.example.com.json"
+    out.write_text(EXAMPLE.read_text())
+    (tmp_path / "www.example.com.state.json").write_text("{}")
+    site = SiteRequest(domain="www.example.com", out=out)
+    with pytest.raises(UsageError, match=r"has been applied \(its state is in .*"
+                                         r"www\.example\.com\.state\.json\)") as caught:
+        plan_site(site, Account(), connect=no_aws, variables={}, progress=PlanProgress())
+    assert caught.value.exit_status == ExitStatus.USAGE
+    assert out.read_text() == EXAMPLE.read_text()
+    with pytest.raises(UsageError, match="names a state file"):
+        validation.new_plan_path(tmp_path / "www.example.com.state.json")
+    assert validation.new_plan_path(tmp_path / "fresh.json") == tmp_path / "fresh.json"

@@ -21,6 +21,7 @@ from migrator.cli.progress import ConsoleReporter
 from migrator.cli.prompts import Prompter
 from migrator.cli.wizard import questions
 from migrator.cli.wizard.follow_up import FollowUp, way_back
+from migrator.core import planfile
 from migrator.core.plan import PENDING, Plan, PlanOptions
 from migrator.errors import Interrupted, MigratorError, VerificationError
 from migrator.exit_status import ExitStatus
@@ -138,7 +139,8 @@ def apply_now(plan: Plan, path: Path, aws: Aws, account: Account, env: Environme
     """Save the plan, apply it with live progress, show the verification and the way back."""
     console = env.console
     plan_sites.save(plan, path)
-    console.print(f"Plan saved to [bold]{path}[/]; every step is recorded there as it runs.")
+    console.print(f"Plan saved to [bold]{path}[/]; apply records every step in "
+                  f"{planfile.state_path(path)} as it runs.", soft_wrap=True)
     settings = ApplySettings(skip_verify=follow_up.skip_verify, wait_for_ttl=wait_for_ttl)
     try:
         applied = apply_plan(path, settings, account, connect=already_connected(aws),
@@ -151,9 +153,9 @@ def apply_now(plan: Plan, path: Path, aws: Aws, account: Account, env: Environme
         if isinstance(exc, VerificationError) and exc.checks:
             output.checks(console, exc.checks)
         if isinstance(exc, Interrupted):
-            exc.hint = None
             way_back(console, follow_up, "Interrupted.")
-        elif any(st.status != PENDING for st in plan.states.values()):
+            raise exc.with_hint(None) from None  # the way back, just printed, is the hint
+        if any(st.status != PENDING for st in plan.states.values()):
             way_back(console, follow_up, "Apply stopped.")
         raise
     if applied.site_checks:

@@ -31,6 +31,6 @@ class FollowUp:
 
 
 def way_back(console: Console, follow_up: FollowUp, headline: str) -> None:
-    console.print(f"[yellow]{headline}[/] The plan file records every step done so far.")
+    console.print(f"[yellow]{headline}[/] The plan's state file records every step done so far.")
     console.print(f"  Resume:    {follow_up.apply}", soft_wrap=True, markup=False)
     console.print(f"  Roll back: {follow_up.rollback}", soft_wrap=True, markup=False)
