@@ -1,4 +1,5 @@
-"""Helpers shared by the bench scripts (not a bench itself): moto in server mode on loopback,
+"""Helpers shared by the bench scripts (not a bench itself): moto in server mode on loopback
+(the sandbox's MotoServer, as the tests use it), which API calls are scans (tests/support),
 the process environment pointed at it, API calls counted on the tool's own clients, the CLI run
 in-process, and small text tables.
 
@@ -11,18 +12,23 @@ from __future__ import annotations
 import contextlib
 import io
 import ipaddress
-import logging
 import os
 import statistics
+import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from api_scans import is_scan
+# The benches run as scripts (bench/ is sys.path[0]); the repository root makes tests.support
+# importable, which they share with the tests (bench imports from it, never the reverse).
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
+
+from tests.support.api_scans import is_scan
 
 REGION = "ap-northeast-1"
 
@@ -49,30 +55,25 @@ def ensure_loopback_url(url: str) -> str:
 
 
 @contextlib.contextmanager
-def moto_server(acm_wait: float | None = None) -> Iterator[str]:
-    """moto.server.ThreadedMotoServer on 127.0.0.1 (a free port); yields its endpoint URL.
-    acm_wait sets moto.settings.ACM_VALIDATION_WAIT (read in-process by the server)."""
-    import moto.settings
-    from moto.server import ThreadedMotoServer
+def moto_server(acm_wait: float = 5.0) -> Iterator[str]:
+    """The sandbox's MotoServer on 127.0.0.1 (a free port, moto_fixes installed, state reset at
+    start and stop); yields its endpoint URL. acm_wait: seconds a requested certificate stays
+    PENDING_VALIDATION (moto's ACM_VALIDATION_WAIT, read in-process by the server)."""
+    from migrator_sandbox.moto_server import MotoServer
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    previous = moto.settings.ACM_VALIDATION_WAIT
-    if acm_wait is not None:
-        moto.settings.ACM_VALIDATION_WAIT = acm_wait  # type: ignore[assignment]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = MotoServer(acm_delay=acm_wait)
     server.start()
     try:
-        host, port = server.get_host_and_port()
-        yield ensure_loopback_url(f"http://{host}:{port}")
+        yield ensure_loopback_url(server.endpoint_url)
     finally:
         server.stop()
-        moto.settings.ACM_VALIDATION_WAIT = previous  # type: ignore[assignment]
 
 
-def reset_moto(endpoint: str) -> None:
-    import requests
+def reset_moto() -> None:
+    """Forget every resource (moto's state lives in this process, behind the server)."""
+    from migrator_sandbox.moto_server import reset_moto_state
 
-    requests.post(f"{ensure_loopback_url(endpoint)}/moto-api/reset", timeout=30).raise_for_status()
+    reset_moto_state()
 
 
 @contextlib.contextmanager

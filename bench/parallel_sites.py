@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/parallel_sites.py [--sites 4] [--acm-wait 5] [--parallel N]
 
-What it measures: one moto server (moto.server.ThreadedMotoServer on 127.0.0.1, in this process,
+What it measures: one moto server (the sandbox's MotoServer on 127.0.0.1, in this process,
 with moto.settings.ACM_VALIDATION_WAIT = --acm-wait: a certificate turns ISSUED that many seconds
 after its request) holds N + 1 seeded sites (migrator_sandbox.world.seed_world): zone
 example-K.com, site www.example-K.com at 127.0.0.(10+K), each in its own VPC. Then, through

@@ -5,7 +5,7 @@
 
 What it measures: `migrator plan --domain www.example.com` (inspection + preflight + planning,
 run in-process through migrator.cli.main.main) against moto in server mode on 127.0.0.1
-(moto.server.ThreadedMotoServer; boto3 pointed at it with AWS_ENDPOINT_URL and dummy
+(the sandbox's MotoServer; boto3 pointed at it with AWS_ENDPOINT_URL and dummy
 credentials). Every API call of the tool's own clients is counted with botocore event hooks
 on the clients migrator.aws.session.Aws creates (before-call per call, before-parameter-build
 for its parameters, before-send per HTTP request), per operation.
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
                    "warm-up plan")
         results["tiny"] = plan_runs(args.repeats, workdir, "tiny")
 
-        reset_moto(endpoint)
+        reset_moto()
         print("seeding the large account:")
         seed_large(session, args, print)
         results["large"] = plan_runs(args.repeats, workdir, "large")

@@ -79,18 +79,25 @@ def set_acm_delay(seconds: float) -> None:
 
 
 class MotoServer:
-    """``moto.server.ThreadedMotoServer`` on 127.0.0.1 (port 0 = let the OS choose).
+    """``moto.server.ThreadedMotoServer`` on 127.0.0.1 (port 0 = let the OS choose), with
+    ``moto_fixes`` installed while it runs.
 
-    moto keeps its state in module globals, so one process runs at most one MotoServer at a
-    time; its backends are reset when it starts and when it stops.
+    moto keeps its state in module globals, so every server of a process serves the same
+    accounts. An exclusive server (the default: the sandbox's, a bench's) owns that state: its
+    backends are reset when it starts and when it stops, and one process runs at most one
+    exclusive server at a time. A shared one (``exclusive=False``: the test suite's, whose
+    tests reset the state themselves) neither resets nor excludes, so a test may still start a
+    sandbox beside it.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, acm_delay: float = 5.0):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, acm_delay: float = 5.0,
+                 exclusive: bool = True):
         from .ports import ensure_loopback
 
         self.host = ensure_loopback(host)
         self._port = port
         self.acm_delay = acm_delay
+        self.exclusive = exclusive
         self._server: Any = None
         self._werkzeug_level: int | None = None
         self._previous_acm_delay: float | None = None
@@ -99,10 +106,11 @@ class MotoServer:
         from moto import settings
         from moto.server import ThreadedMotoServer
 
-        if not _running_lock.acquire(blocking=False):
+        if self.exclusive and not _running_lock.acquire(blocking=False):
             raise RuntimeError("a sandbox moto server already runs in this process")
         try:
-            reset_moto_state()
+            if self.exclusive:
+                reset_moto_state()
             moto_fixes.install()
             # werkzeug logs every request to stderr; the sandbox prints its own summary.
             wz = logging.getLogger("werkzeug")
@@ -116,7 +124,8 @@ class MotoServer:
         except BaseException:
             moto_fixes.uninstall()
             self._restore()
-            _running_lock.release()
+            if self.exclusive:
+                _running_lock.release()
             raise
         self._server = server
 
@@ -138,10 +147,12 @@ class MotoServer:
             return
         self._server.stop()
         self._server = None
-        reset_moto_state()
+        if self.exclusive:
+            reset_moto_state()
         moto_fixes.uninstall()
         self._restore()
-        _running_lock.release()
+        if self.exclusive:
+            _running_lock.release()
 
     def _restore(self) -> None:
         if self._werkzeug_level is not None:

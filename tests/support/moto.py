@@ -4,8 +4,6 @@ seeded world, and the CLI run in-process with its stdout, stderr and exit status
 from __future__ import annotations
 
 import io
-import logging
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,23 +11,13 @@ from typing import Any
 import boto3
 import moto.settings
 import pytest
-import requests
-from moto.server import ThreadedMotoServer
 
 from migrator.cli.environment import Environment
 from migrator.cli.main import main
-from migrator_sandbox import moto_fixes
-from migrator_sandbox.moto_server import shared_botocore_session
+from migrator_sandbox.moto_server import MotoServer, reset_moto_state, shared_botocore_session
 from migrator_sandbox.world import World, WorldSpec, seed_world
 
 REGION = "ap-northeast-1"
-logging.getLogger("werkzeug").setLevel(logging.ERROR)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -44,19 +32,18 @@ def aws_calls() -> Iterator[set[tuple[str, str]]]:
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    moto_fixes.install()
+    """The session's moto server (the sandbox's MotoServer, shared: tests reset it themselves,
+    and a test may start a sandbox beside it)."""
+    server = MotoServer(acm_delay=1, exclusive=False)
     server.start()
-    yield f"http://127.0.0.1:{port}"
+    yield server.endpoint_url
     server.stop()
-    moto_fixes.uninstall()
 
 
 @pytest.fixture
 def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> str:
     """A fresh, empty moto account; boto3 configured for it through standard variables only."""
-    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10)
+    reset_moto_state()
     for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN",
                  "MIGRATOR_NAMESERVERS", "MIGRATOR_CONNECT_TO", "MIGRATOR_CA_BUNDLE"):
         monkeypatch.delenv(name, raising=False)
