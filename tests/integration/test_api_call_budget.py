@@ -25,9 +25,9 @@ import boto3
 import pytest
 import requests
 
-from bench.api_scans import is_scan
 from migrator.aws.session import connect
 from migrator_sandbox.world import AMI_ID, WorldSpec, seed_world
+from tests.support.api_scans import is_scan
 from tests.support.iam_recording import client_hooks
 
 BUDGET = 25

@@ -1,7 +1,8 @@
 """Which AWS API calls read a whole collection of the account instead of named resources.
 
-Shared by bench/plan_api_calls.py and tests/test_api_call_budget.py: a call is a scan when it
-has neither a parameter naming what it reads nor a filter that narrows it.
+Shared by tests/integration/test_api_call_budget.py and bench/plan_api_calls.py (through
+bench/_support.py): a call is a scan when it has neither a parameter naming what it reads nor a
+filter that narrows it.
 """
 
 from __future__ import annotations
