@@ -4,6 +4,15 @@ tests/unit: no server of any kind; tests/integration: moto in server mode or loo
 tests/e2e: the CLI against the sandbox (strict AWS), in a real terminal, killed mid-step.
 """
 
+import os
+from pathlib import Path
+
+# moto builds every region's EC2 backend with ~1,350 stock AMIs (snapshots and volumes
+# included), again after every reset: most of a reset's cost. The world needs one image
+# (migrator_sandbox.world.AMI_ID); moto reads the variable when it first imports its EC2 models,
+# so it is set before any plugin below imports moto (the CLI processes tests start inherit it).
+os.environ.setdefault("MOTO_AMIS_PATH", str(Path(__file__).parent / "support" / "moto_amis.json"))
+
 pytest_plugins = [
     "tests.support.moto",
     "tests.support.iam_recording",
