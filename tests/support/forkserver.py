@@ -105,9 +105,13 @@ def fork_server() -> Iterator[ForkServer]:
 
 def _warm_up() -> None:
     """Import what `migrator apply` / `rollback` import and build the clients they build, so
-    botocore's shared loader holds every parsed service model before any fork."""
+    botocore's shared loader holds every parsed service model, and tests/support/botocore_classes
+    every client class, before any fork."""
     import migrator.cli.commands  # noqa: F401  (the whole CLI, as a run imports it)
     from migrator.aws.session import connect
+    from tests.support import botocore_classes
+
+    botocore_classes.install()  # the client classes built below are the children's too
 
     saved = dict(os.environ)
     os.environ.update({"AWS_ACCESS_KEY_ID": "warm", "AWS_SECRET_ACCESS_KEY": "warm",

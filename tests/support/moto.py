@@ -4,6 +4,7 @@ seeded world, and the CLI run in-process with its stdout, stderr and exit status
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,10 +15,13 @@ import pytest
 
 from migrator.cli.environment import Environment
 from migrator.cli.main import main
-from migrator_sandbox.moto_server import MotoServer, reset_moto_state, shared_botocore_session
-from migrator_sandbox.world import World, WorldSpec, seed_world
+from migrator_sandbox.moto_server import MotoServer, SandboxSession, reset_moto_state
+from migrator_sandbox.world import World
+from tests.support import botocore_classes
+from tests.support.worlds import seeded
 
 REGION = "ap-northeast-1"
+botocore_classes.install()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -58,14 +62,41 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> s
     return moto_endpoint
 
 
+class SharedSession(SandboxSession):
+    """The tests' own view of the moto account (seeding, ``account_state``), independent of the
+    tool's: dummy credentials and the endpoint given, not read from the environment, and each
+    client made once for the whole run (a new session and clients per test were a good share of
+    the suite's CPU). A test must not register event handlers on these shared clients."""
+
+    def __init__(self, endpoint_url: str, region_name: str) -> None:
+        super().__init__(endpoint_url, region_name)
+        self._clients: dict[Any, Any] = {}
+        self._lock = threading.Lock()
+
+    def client(self, *args: Any, **kwargs: Any) -> Any:
+        key = (args, tuple(sorted(kwargs.items())))
+        with self._lock:
+            made = self._clients.get(key)
+            if made is None:
+                made = self._clients[key] = super().client(*args, **kwargs)
+        return made
+
+
+@pytest.fixture(scope="session")
+def tests_session(moto_endpoint: str) -> SharedSession:
+    return SharedSession(moto_endpoint, REGION)
+
+
 @pytest.fixture
-def session(aws: str) -> boto3.Session:
-    return boto3.Session(region_name=REGION, botocore_session=shared_botocore_session())
+def session(aws: str, tests_session: SharedSession) -> boto3.Session:
+    """A boto3 session on the fresh account of ``aws``."""
+    return tests_session
 
 
 @pytest.fixture
 def world(session: boto3.Session) -> World:
-    return seed_world(session, WorldSpec())
+    """The seeded "before" world (``WorldSpec()``) in the fresh account."""
+    return seeded(session)
 
 
 @dataclass

@@ -17,7 +17,8 @@ import boto3
 import pytest
 
 from migrator_sandbox.strict import ManualClock, StrictAWS, StrictConfig
-from migrator_sandbox.world import World, WorldSpec, seed_world
+from migrator_sandbox.world import World
+from tests.support.worlds import seeded
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ def strict_aws(aws: str) -> Iterator[StrictAWS]:
 def strict_world(strict_aws: StrictAWS, session: boto3.Session) -> World:
     """The seeded world on the strict server (seeded relaxed: it is the old, settled world)."""
     with strict_aws.relaxed():
-        return seed_world(session, WorldSpec())
+        return seeded(session)
 
 
 @pytest.fixture
@@ -47,4 +48,4 @@ def strict_aws_manual(aws: str) -> Iterator[StrictAWS]:
 def strict_world_manual(strict_aws_manual: StrictAWS, session: boto3.Session) -> World:
     """``strict_world`` on the manual clock."""
     with strict_aws_manual.relaxed():
-        return seed_world(session, WorldSpec())
+        return seeded(session)
