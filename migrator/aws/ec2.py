@@ -1,4 +1,5 @@
-"""EC2: addresses, instances, security groups, subnets and route tables (filtered queries only)."""
+"""EC2: addresses, instances, security groups, VPCs, subnets and route tables (filtered queries
+only)."""
 
 from __future__ import annotations
 
@@ -72,6 +73,17 @@ class Ec2:
     def subnets(self, vpc_id: str) -> list[dict[str, Any]]:
         return _paginate(self._client, "describe_subnets", "Subnets",
                          Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
+
+    def vpc_cidrs(self, vpc_id: str) -> tuple[str, ...]:
+        """The VPC's IPv4 CIDR blocks (the primary first), those associated only."""
+        found = self._client.describe_vpcs(VpcIds=[vpc_id])["Vpcs"]
+        if not found:
+            return ()
+        vpc = found[0]
+        blocks = [a["CidrBlock"] for a in vpc.get("CidrBlockAssociationSet", [])
+                  if (a.get("CidrBlockState") or {}).get("State", "associated") == "associated"]
+        primary = vpc.get("CidrBlock")
+        return tuple(dict.fromkeys([*([primary] if primary else []), *blocks]))
 
     def route_tables(self, vpc_id: str) -> list[dict[str, Any]]:
         return _paginate(self._client, "describe_route_tables", "RouteTables",

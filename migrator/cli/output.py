@@ -32,11 +32,13 @@ if TYPE_CHECKING:
     from migrator.usecases.find_sites import Discovery
     from migrator.usecases.iam_policy import IamPolicy
     from migrator.usecases.inspect_site import Inspection
+    from migrator.usecases.origin_advice import OriginAdvice
     from migrator.usecases.plan_sites import PlannedSite
     from migrator.usecases.plan_status import PlanStatus
     from migrator.usecases.review_plan import PlanReview
     from migrator.usecases.rollback_plans import RolledBack
     from migrator.usecases.several_sites import Outcome
+    from migrator.usecases.site_health import SiteHealth
     from migrator.usecases.verify_site import Verification
 
 T = TypeVar("T")
@@ -169,7 +171,7 @@ def plan_check(env: Environment, result: PlanCheck) -> None:
 def plan_status(env: Environment, result: PlanStatus, *, as_json: bool) -> None:
     summary_ = result.summary
     if as_json:
-        json_document(env, json.dumps(summary_))
+        json_document(env, json.dumps(result.to_dict()))
         return
     console, plan = env.console, result.plan
     console.print(f"Plan {plan.id} for {plan.domain}: [bold]{summary_['phase']}[/]")
@@ -187,6 +189,78 @@ def plan_status(env: Environment, result: PlanStatus, *, as_json: bool) -> None:
             f"DNS switched at {summary_['switched_at'][:19]}Z; resolvers may keep the old answer "
             f"for its TTL ({summary_['old_ttl']} s): every client reaches the load balancer by "
             f"{moved}. Keep the instance serving directly until then.", soft_wrap=True)
+    if result.health is not None:
+        site_health(console, result.health)
+
+
+def site_health(console: Console, health: SiteHealth) -> None:
+    """The health view of a migrated site: a table of every check (the area named on its first
+    row; the target over the finding, the hint under it), a summary line, then what to change
+    on the origin."""
+    from rich import box
+    from rich.text import Text
+
+    from migrator.checks.render import LEVEL_STYLES
+
+    if not health.checked:
+        console.print(f"Health: {health.reason}.", markup=False)
+        return
+    table = Table(title=f"Health of {health.plan.domain}", title_justify="left",
+                  box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("Check", no_wrap=True)
+    table.add_column("Level", no_wrap=True, min_width=4)
+    table.add_column("Finding", overflow="fold", ratio=1)
+    area = target = None
+    for check in health.checks:
+        if check.category != area:
+            table.add_row(Text(check.category, style="bold"), "", "")
+            area, target = check.category, None
+        text = Text()
+        if check.target and check.target != target:
+            text.append(f"{check.target}\n", style="dim")
+        target = check.target
+        text.append(check.message)
+        if check.hint:
+            text.append(f"\n→ {check.hint}", style="dim")
+        table.add_row(f"  {check.check}",
+                      Text(check.level.upper(), style=LEVEL_STYLES[check.level]), text)
+    console.print(table)
+    attention = health.attention
+    if attention:
+        console.print(Text(f"Health: {len(attention)} of {len(health.checks)} checks need "
+                           "attention.", style="bold red"))
+    else:
+        console.print(Text(f"Health: {len(health.checks)} checks, none needs attention.",
+                           style="bold"))
+    if health.advice is not None:
+        origin_advice(console, health.advice)
+
+
+def origin_advice(console: Console, advice: OriginAdvice) -> None:
+    """What to change on the origin now that it is behind the load balancer (end of apply, and
+    status): each change's reason, then its configuration lines, unwrapped for copying."""
+    from rich.text import Text
+
+    server = {"generic": "its web server"}.get(advice.server, advice.server)
+    seen = f' (its Server header: "{advice.server_header}")' if advice.server_header else \
+        " (it sent no Server header)"
+    console.print(Text(f"On the origin now, for {server}{seen}:", style="bold"))
+    for item in advice.items:
+        console.print(Text(f"- {item.topic}: {item.why}"))
+        for line in item.config:
+            console.print(f"    {line}", soft_wrap=True, markup=False, highlight=False)
+
+
+def origin_advice_after_apply(env: Environment, plan: Plan) -> None:
+    """The origin advice at the end of apply (one call in its success path), once the plan's
+    DNS switch is done: before it, no visitor reaches the load balancer yet."""
+    from migrator.core import actions
+    from migrator.core.plan import DONE
+    from migrator.usecases.origin_advice import origin_advice as advice_for
+
+    switch = actions.dns_switch(plan.steps)
+    if switch is not None and plan.state(switch.id).status == DONE:
+        origin_advice(env.console, advice_for(plan))
 
 
 # --- apply, rollback ----------------------------------------------------------------------------

@@ -321,7 +321,7 @@ GRANTS: tuple[Grant, ...] = (
     Grant("Read", (
         "ec2:DescribeAddresses", "ec2:DescribeAvailabilityZones", "ec2:DescribeInstances",
         "ec2:DescribeNetworkInterfaces", "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroups",
-        "ec2:DescribeSubnets",
+        "ec2:DescribeSubnets", "ec2:DescribeVpcs",
         "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeLoadBalancers",
         "elasticloadbalancing:DescribeTags", "elasticloadbalancing:DescribeTargetGroups",
         "elasticloadbalancing:DescribeTargetHealth",

@@ -1,5 +1,5 @@
-"""Read-only inspection: find the hosted zone, records, instance, security groups, subnets and
-certificates behind a domain, with filtered queries only (never a scan of the account).
+"""Read-only inspection: find the hosted zone, records, instance, security groups, the VPC's CIDRs,
+subnets and certificates behind a domain, with filtered queries only (never a scan of the account).
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ def inspect_site(aws: Any, domain: str, sans: list[str] | tuple[str, ...] = ()) 
     certificates = covering_certificates(aws, names)
     return Snapshot(account=account, region=aws.region, domain=domain, names=names, zone=zone,
                     records=tuple(records), instance=instance, security_groups=groups,
-                    subnets=subnets, certificates=certificates)
+                    subnets=subnets, certificates=certificates,
+                    vpc_cidrs=aws.ec2.vpc_cidrs(instance.vpc_id))
 
 
 def _within(name: str, zone_name: str) -> bool:

@@ -134,6 +134,11 @@ class Snapshot:
     subnets: tuple[Subnet, ...]
     certificates: tuple[Certificate, ...] = ()
     followers: tuple[Follower, ...] = ()
+    # The VPC's IPv4 CIDR blocks (the load balancer's addresses are in them) and the origin's
+    # Server header as preflight's health check probe saw it: for the advice on what to change
+    # on the origin. Plans made before they were recorded load without them (OPTIONAL_FIELDS).
+    vpc_cidrs: tuple[str, ...] = ()
+    origin_server: str | None = None
 
     def records_of(self, name: str, rtype: str | None = None) -> list[RecordSet]:
         fqdn = name.rstrip(".").lower() + "."
@@ -151,7 +156,12 @@ class Snapshot:
         return dict(sorted(chosen.items()))
 
     def to_dict(self) -> dict[str, Any]:
-        return _jsonable(asdict(self))
+        data = _jsonable(asdict(self))
+        # Left out when empty, so that a plan made before they existed keeps its sha256.
+        for name in OPTIONAL_FIELDS:
+            if not data[name]:
+                del data[name]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Snapshot:
@@ -172,7 +182,12 @@ class Snapshot:
             certificates=tuple(Certificate(**{**c, "names": tuple(c["names"])})
                                for c in data.get("certificates", [])),
             followers=tuple(Follower(**f) for f in data.get("followers", [])),
+            vpc_cidrs=tuple(data.get("vpc_cidrs", ())),
+            origin_server=data.get("origin_server"),
         )
+
+
+OPTIONAL_FIELDS = ("vpc_cidrs", "origin_server")
 
 
 def _instance(data: dict[str, Any]) -> Instance:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from migrator.checks.preflight import Finding, inspect_or_refuse, raise_on_failure
 from migrator.checks.preflight.collisions import check_collisions
+from migrator.checks.preflight.healthcheck import origin_server_found
 from migrator.checks.preflight.idle import with_idle_choice
 from migrator.checks.preflight.records import followers_found
 from migrator.checks.preflight.runner import run_preflight
@@ -147,7 +148,8 @@ def build(snap: Snapshot, options: PlanOptions, checked: Preflight) -> Plan:
     """The plan, unless preflight refused it (PreflightError naming the first failure)."""
     findings = list(checked.findings)
     raise_on_failure(findings)
-    snap = replace(snap, followers=followers_found(findings))  # shown by `show` as untouched
+    snap = replace(snap, followers=followers_found(findings),  # shown by `show` as untouched
+                   origin_server=origin_server_found(findings))
     return planner.build_plan(snap, options, plan_id=checked.plan_id)
 
 

@@ -10,7 +10,9 @@
   records were shown). A name's ``ValidationStatus`` turns SUCCESS by the same rule, per name.
   moto's own timer (``ACM_VALIDATION_WAIT``) plays no part.
 * DeleteCertificate -> ``ResourceInUseException`` while a listener uses the certificate and for
-  ``certificate_in_use_linger`` after the last one let go. ``InUseBy`` lists the load balancers.
+  ``certificate_in_use_linger`` after the last one let go. ``InUseBy`` lists the load balancers;
+  ``RenewalEligibility`` is ELIGIBLE for an issued Amazon certificate one of them uses (ACM User
+  Guide, "Managed certificate renewal"), INELIGIBLE otherwise.
 
 ``status_of`` is what the sandbox's own readers (``moto_state.certificate``, the data plane's
 TLS) ask, so they see what the API says.
@@ -219,6 +221,11 @@ class ACMRules:
                     else:
                         cert.pop("IssuedAt", None)
                 cert["InUseBy"] = list(rules.users(bundle.arn))
+                # moto says INELIGIBLE always; ACM: an issued Amazon certificate is eligible
+                # for managed renewal while another service (a load balancer) uses it.
+                cert["RenewalEligibility"] = "ELIGIBLE" if (
+                    bundle.type == "AMAZON_ISSUED" and bundle.status == ISSUED
+                    and cert["InUseBy"]) else "INELIGIBLE"
                 created = ledger.created_at(CERTIFICATE, bundle.arn)
                 if created != OLD and "CreatedAt" in cert:
                     cert["CreatedAt"] = rules._wall(created)

@@ -6,6 +6,8 @@ A redirect or a 4xx gets a proposal that will be healthy, with the reason: the r
 path when it stays on the same host (and answers 2xx), otherwise a matcher that includes the
 code (an ALB accepts 200-499, as single codes "200,302" or a range "200-299"; 5xx can never be
 healthy).
+
+The answer's Server header is kept in the finding's data, for the plan's snapshot.
 """
 
 from __future__ import annotations
@@ -42,6 +44,13 @@ def _same_host(location: str, asked: str, snap: Snapshot, host_header: str) -> s
     return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
+def origin_server_found(findings: list[Finding]) -> str | None:
+    """The Server header the origin sent the health check probe (None when it sent none, or was
+    not asked), for the plan's snapshot: what to change on the origin depends on it."""
+    return next((f.data["server"] for f in findings
+                 if f.check == "health-check" and (f.data or {}).get("server")), None)
+
+
 def _matcher_with(code: int) -> str:
     return f"200,{code}"
 
@@ -66,7 +75,7 @@ def check_health(snap: Snapshot, net: NetConfig, path: str, matcher: str) -> Fin
 
     first = get(path)
     data: dict[str, Any] = {"path": path, "matcher": matcher, "host_header": host,
-                            "status": first.status}
+                            "status": first.status, "server": first.headers.get("server")}
     asked = f"GET {path} (Host {host}, as the health checker sends it)"
     if first.status is None:
         return Finding("health-check", "warn", f"{asked} got no answer: {first.error}",

@@ -46,4 +46,5 @@ def run(args: argparse.Namespace, shell: Shell) -> int:
                          connect=shell.connect, variables=env.variables,
                          reporter=ConsoleReporter(env.console))
     output.applied(env, applied)
+    output.origin_advice_after_apply(env, applied.plan)
     return ExitStatus.SUCCESS
