@@ -91,6 +91,7 @@ def build_parser(plugins: Sequence[PluginCommand] = ()) -> ArgumentParser:
     p.add_argument("--expect-sha256", metavar="HEX", default=None,
                    help="refuse, changing nothing, unless the plan's sha256 (printed by `plan` "
                         "and `show`) is HEX: apply exactly the plan that was approved")
+    stop_before_switch_flag(p)
 
     p = command("rollback", "Undo every completed step of a plan, in reverse order.")
     p.add_argument("file", nargs="+", help="plan file (several: rolled back concurrently)")
@@ -129,6 +130,7 @@ def build_parser(plugins: Sequence[PluginCommand] = ()) -> ArgumentParser:
     p.add_argument("--wait-for-ttl", action="store_true",
                    help="wait for the old TTL after the switch and lock down in this run "
                         "(default: when the TTL is at most 60 s)")
+    stop_before_switch_flag(p)
     p.add_argument("--yes", "-y", action="store_true",
                    help="ask nothing: take the defaults and apply")
     p.add_argument("--skip-verify", action="store_true",
@@ -148,6 +150,13 @@ def build_parser(plugins: Sequence[PluginCommand] = ()) -> ArgumentParser:
             help="with several sites, how many run at once (default 4)")
 
     return parser
+
+
+def stop_before_switch_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--stop-before-switch", action="store_true",
+                   help="do every step up to the DNS switch, check the site through the load "
+                        "balancer's own address, then stop, ready to switch, with DNS "
+                        "untouched (a later apply switches)")
 
 
 def idle_probe_flag(p: argparse.ArgumentParser) -> None:

@@ -22,6 +22,8 @@ from migrator.exit_status import ExitStatus
 from migrator.usecases.progress import PlanProgress
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rich.console import Console
 
     from migrator.checks.preflight import Finding
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from migrator.usecases.origin_advice import OriginAdvice
     from migrator.usecases.plan_sites import PlannedSite
     from migrator.usecases.plan_status import PlanStatus
+    from migrator.usecases.ready_to_switch import ReadyToSwitch
     from migrator.usecases.review_plan import PlanReview
     from migrator.usecases.rollback_plans import RolledBack
     from migrator.usecases.several_sites import Outcome
@@ -183,6 +186,11 @@ def plan_status(env: Environment, result: PlanStatus, *, as_json: bool) -> None:
         console.print(line, markup=False)
     if summary_["load_balancer"]:
         console.print(f"Load balancer: {summary_['load_balancer']}")
+    ready = summary_.get("ready_to_switch")
+    if ready:
+        console.print(f"Stopped before the DNS switch at {ready['since'][:19]}Z, as asked: DNS "
+                      "is untouched. apply switches it; rollback undoes the rest without "
+                      "touching it.", soft_wrap=True, markup=False)
     moved = summary_["all_clients_moved_at"]
     if moved and summary_["phase"].startswith("applied"):
         console.print(
@@ -271,13 +279,73 @@ def plans_before_apply(env: Environment, plans: Sequence[Plan]) -> None:
 
 
 def applied_message(applied: Applied) -> str:
+    if applied.ready is not None:
+        return (f"Ready to switch. {applied.plan.domain} is served by {applied.load_balancer}; "
+                f"DNS is untouched.")
     message = f"Applied. {applied.plan.domain} is served by {applied.load_balancer}."
     return f"{message}\nNot yet: {applied.deferred}." if applied.deferred else message
 
 
 def applied(env: Environment, result: Applied) -> None:
+    if result.ready is not None:
+        ready_to_switch(env.console, result.ready, continue_with=f"migrator apply {result.path}",
+                        undo_with=f"migrator rollback {result.path}")
+        return
     env.console.print(applied_message(result))
     env.console.print(f"To undo: migrator rollback {result.path}")
+
+
+def several_applied(env: Environment, outcomes: Sequence[Outcome[Applied]]) -> int:
+    """The summary of several plans applied, then how to try each one stopped before its switch;
+    returns the worst exit status."""
+    status = summary(env, outcomes, f"{len(outcomes)} plans applied", applied_message)
+    for outcome in outcomes:
+        if outcome.result is not None and outcome.result.ready is not None:
+            env.console.print(Rule(outcome.label))
+            applied(env, outcome.result)
+    return status
+
+
+def ready_to_switch(console: Console, ready: ReadyToSwitch, *, continue_with: str,
+                    undo_with: str) -> None:
+    """The stage `apply --stop-before-switch` stops at: how to try the site through the load
+    balancer before any visitor reaches it, then the commands that switch or undo."""
+    checked = ("checked through its own address" if ready.verified
+               else "not checked (--skip-verify)")
+    console.print(f"[bold]Ready to switch.[/] {ready.domain} is served by the load balancer "
+                  f"{ready.load_balancer}, {checked}. DNS is untouched: visitors still reach "
+                  "the instance directly.")
+    console.print("Try it yourself through the load balancer:")
+    for name in ready.names:
+        console.print(f"  curl --connect-to {name}:443:{ready.load_balancer}:443 "
+                      f"https://{name}{ready.health_check_path}", soft_wrap=True, markup=False)
+    if ready.address is not None:
+        console.print("Or, for a quick try in a browser, add this line to /etc/hosts, and "
+                      "remove it afterwards (the load balancer's addresses change):")
+        console.print(f"  {ready.address} {' '.join(ready.names)}", soft_wrap=True,
+                      markup=False)
+    else:
+        console.print(f"No /etc/hosts line: {ready.no_address}.", markup=False)
+    console.print("Switch DNS to the load balancer when you are ready (the checks through it "
+                  "run again first):")
+    console.print(f"  {continue_with}", soft_wrap=True, markup=False)
+    console.print("Or undo everything (DNS was never touched):")
+    console.print(f"  {undo_with}", soft_wrap=True, markup=False)
+
+
+def switched_already(env: Environment, path: Path, plan: Plan) -> None:
+    """`apply --stop-before-switch` on a plan whose DNS switch has begun: said in one line."""
+    from migrator.core.plan import DONE, FAILED
+    from migrator.core.status import switch_begun
+
+    switch = switch_begun(plan)
+    status = plan.state(switch.id).status if switch is not None else DONE
+    how = {DONE: "is done already", FAILED: "was tried and failed"}.get(
+        status, "was begun by a run that did not finish")
+    env.console.print(
+        f"{path}: the DNS switch of {plan.domain} {how}, so --stop-before-switch has nothing "
+        f"to stop before; nothing was done. `migrator apply {path}` goes on from there, "
+        f"`migrator status {path}` says where it stands.", soft_wrap=True, markup=False)
 
 
 def rolled_back_message(result: RolledBack) -> str:

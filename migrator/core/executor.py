@@ -1,6 +1,6 @@
 """Carry out a plan step by step, journaling each step to the plan's state file before and after
-its call (the plan file itself is never rewritten); resume from the first unfinished step; roll
-back what was done in reverse order.
+its call (the plan file itself is never rewritten); resume from the first unfinished step; stop
+before the DNS switch when asked; roll back what was done in reverse order.
 """
 
 from __future__ import annotations
@@ -29,12 +29,14 @@ from migrator.core.plan import (
 )
 from migrator.core.retry import FRESH_UNDO_WINDOW, SYSTEM_CLOCK, Clock
 from migrator.core.snapshot import Snapshot
+from migrator.core.status import STOPPED_BEFORE_SWITCH, stopped_before_switch, switch_begun
 from migrator.errors import (
     Interrupted,
     MigratorError,
     PlanFileError,
     PlanMismatchError,
     StalePlanError,
+    UsageError,
     VerificationError,
 )
 
@@ -54,6 +56,9 @@ class RunOptions:
     delete_timeout: float = 900.0
     check_stale: bool = True
     wait_for_ttl: bool = False
+    # Run every step before the plan's DNS switch (its checks through the load balancer
+    # included), then stop there: the site is ready to switch, DNS untouched.
+    stop_before_switch: bool = False
     clock: Clock = SYSTEM_CLOCK
 
 
@@ -117,23 +122,37 @@ class Executor:
     # --- apply ----------------------------------------------------------------------------------
 
     def apply(self) -> str | None:
-        """Run every unfinished step; returns why apply stopped early (a deferred step), or
-        None when the plan is complete."""
+        """Run every unfinished step; returns why apply stopped early (a deferred step, or the
+        stop before the DNS switch that was asked for), or None when the plan is complete."""
         states = self.plan.states
         if any(st.status in (REVERTED, REVERTING) for st in states.values()):
             raise PlanFileError("this plan was rolled back",
                                 hint="make a new plan to migrate again")
+        stop = self.options.stop_before_switch
+        begun = switch_begun(self.plan)
+        if stop and begun is not None:
+            # apply_plans says so in one line before it gets here; this is the guarantee.
+            raise UsageError(f"the DNS switch ({begun.id}) has begun already: there is "
+                             "nothing to stop before", hint=f"`migrator apply {self.path}` "
+                             "goes on from there")
         self.check_target()
         started = any(st.status != PENDING for st in states.values())
         if self.options.check_stale and not started:
             self.check_not_stale()
+        resuming_at_switch = not stop and stopped_before_switch(self.plan) is not None
         self.plan.record("apply-started")
+        if resuming_at_switch:
+            self._check_again_before_switch()
         self.save()
         for step in self.plan.steps:
             state = self.plan.state(step.id)
             if state.status in (DONE, SKIPPED):
                 continue
             action = actions.action(step.action)
+            if stop and action.traits.dns_switch:
+                self.plan.record(STOPPED_BEFORE_SWITCH, step.id)
+                self.save()
+                return "stopped before the DNS switch, as asked"
             if self.options.skip_verify and action.traits.check:
                 state.status = SKIPPED
                 self.plan.record("skipped", step.id, reason="--skip-verify")
@@ -153,6 +172,19 @@ class Executor:
         self.plan.record("apply-finished")
         self.save()
         return None
+
+    def _check_again_before_switch(self) -> None:
+        """Going on after a stop before the switch: the checks just before it (through the
+        load balancer) run again, since the load balancer or the origin may have changed while
+        the plan waited at the switch."""
+        switch = actions.dns_switch(self.plan.steps)
+        assert switch is not None
+        for step in reversed(self.plan.steps[:self.plan.steps.index(switch)]):
+            if not actions.traits(step).check:
+                break
+            self.plan.state(step.id).status = PENDING
+            self.plan.record("checking-again", step.id, reason="going on from the stop before "
+                                                                "the DNS switch")
 
     def _run(self, step: Step, action: Action) -> Deferred | None:
         """Run one step; a Deferred outcome leaves it pending (and is returned)."""

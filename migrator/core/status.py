@@ -1,5 +1,6 @@
 """Where a plan stands: its phase in words and a summary of every step's state, read from the
-plan's journal (`show`, `status`, the wizard)."""
+plan's journal (`show`, `status`, the wizard), including the stage `apply --stop-before-switch`
+leaves a plan in ("ready to switch")."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from migrator.core import actions
-from migrator.core.plan import DONE, FAILED, PENDING, REVERTED, REVERTING, SKIPPED, Plan
+from migrator.core.plan import DONE, FAILED, PENDING, REVERTED, REVERTING, SKIPPED, Plan, Step
+
+READY_TO_SWITCH = "ready to switch"
+# The journal event of `apply --stop-before-switch` stopping at the plan's DNS switch.
+STOPPED_BEFORE_SWITCH = "stopped-before-switch"
 
 
 def status_summary(plan: Plan) -> dict[str, Any]:
@@ -25,9 +30,43 @@ def status_summary(plan: Plan) -> dict[str, Any]:
         "switched_at": switch.outputs.get("switched_at") if switch else None,
         "old_ttl": switch.outputs.get("old_ttl") if switch else None,
         "all_clients_moved_at": clients_moved_at(switch.outputs) if switch else None,
+        "ready_to_switch": _ready_to_switch(plan),
         "steps": [{"id": s.id, "status": plan.state(s.id).status,
                    "error": plan.state(s.id).error} for s in plan.steps],
     }
+
+
+def _ready_to_switch(plan: Plan) -> dict[str, Any] | None:
+    stop = stopped_before_switch(plan)
+    if stop is None:
+        return None
+    return {"since": stop["at"], "switch_step": stop.get("step")}
+
+
+def stopped_before_switch(plan: Plan) -> dict[str, Any] | None:
+    """The journal entry of the stop before the DNS switch, while the plan is still there:
+    every step before the switch done (or skipped), the switch pending, and no run since."""
+    switch = actions.dns_switch(plan.steps)
+    if switch is None or plan.state(switch.id).status != PENDING:
+        return None
+    before = plan.steps[:plan.steps.index(switch)]
+    if any(plan.state(step.id).status not in (DONE, SKIPPED) for step in before):
+        return None
+    for entry in reversed(plan.journal):
+        if entry.get("event") == STOPPED_BEFORE_SWITCH:
+            return entry
+        if entry.get("event") in ("apply-started", "rollback-started"):
+            return None
+    return None
+
+
+def switch_begun(plan: Plan) -> Step | None:
+    """The DNS switch step, when a run has begun it (done, or started and not finished: the
+    records may be switched already); None while it is pending or the plan has none."""
+    switch = actions.dns_switch(plan.steps)
+    if switch is None or plan.state(switch.id).status == PENDING:
+        return None
+    return switch
 
 
 def clients_moved_at(switch_outputs: dict[str, Any]) -> str | None:
@@ -48,6 +87,8 @@ def phase(plan: Plan) -> str:
         return "not applied"
     if all(s in (DONE, SKIPPED) for s in statuses):
         return "applied"
+    if stopped_before_switch(plan) is not None:
+        return READY_TO_SWITCH
     pending = [sid for sid, st in plan.states.items() if st.status == PENDING]
     lockdown = {step.id for step in actions.lockdown_steps(plan.steps)}
     if pending and all(sid in lockdown for sid in pending) and all(

@@ -1,5 +1,6 @@
 """Carry out plans (`migrator apply`, and the wizard's last step): each plan under its lock,
-journaled step by step, resumable; several concurrently.
+journaled step by step, resumable; several concurrently. With stop_before_switch, each plan stops
+before its DNS switch, ready to switch (a plan whose switch has begun is set aside, unchanged).
 
 An approved plan (--expect-sha256) is refused, before any connection to AWS, unless its digest
 is the approved one.
@@ -7,8 +8,8 @@ is the approved one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,12 @@ from migrator.checks.verify.model import Check
 from migrator.core import planfile
 from migrator.core.executor import Executor, Reporter, RunOptions
 from migrator.core.plan import Plan, plan_digest
+from migrator.core.status import stopped_before_switch, switch_begun
 from migrator.errors import DigestMismatchError
 from migrator.usecases import validation
 from migrator.usecases.accounts import Account, Connect
 from migrator.usecases.plan_files import LoadedPlan, load_plans, unique
+from migrator.usecases.ready_to_switch import ReadyToSwitch, ready_to_switch
 from migrator.usecases.several_sites import DEFAULT_PARALLEL, Outcome, run_each
 
 
@@ -30,6 +33,7 @@ class ApplySettings:
 
     skip_verify: bool = False  # no DNS and HTTPS checks (this machine cannot reach the site)
     wait_for_ttl: bool = False  # wait out the old TTL and lock down in this run
+    stop_before_switch: bool = False  # every step up to the DNS switch, then stop there
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,9 @@ class Applied:
     plan: Plan
     deferred: str | None  # why apply stopped early (a step that must wait), or None
     site_checks: tuple[Check, ...]  # the verification through the site's name, when it ran
+    # Stopped before the DNS switch, as asked: how to try the site through the load balancer.
+    ready: ReadyToSwitch | None = None
+    load_balancer_checks: tuple[Check, ...] = ()  # through its own address, when they ran
 
     @property
     def load_balancer(self) -> str | None:
@@ -64,6 +71,19 @@ def plans_to_apply(request: ApplyRequest) -> tuple[LoadedPlan, ...]:
     return loaded
 
 
+def set_aside_switched(request: ApplyRequest, loaded: Sequence[LoadedPlan]
+                       ) -> tuple[ApplyRequest, tuple[LoadedPlan, ...], tuple[LoadedPlan, ...]]:
+    """With stop_before_switch: the request and plans left once those whose DNS switch has
+    begun are set aside (there is nothing to stop before; nothing is done to them), and those.
+    Without it, everything as it was."""
+    if not request.settings.stop_before_switch:
+        return request, tuple(loaded), ()
+    begun = [switch_begun(item.plan) is not None for item in loaded]
+    switched = tuple(item for item, b in zip(loaded, begun, strict=True) if b)
+    left = tuple(item for item, b in zip(loaded, begun, strict=True) if not b)
+    return replace(request, paths=tuple(item.path for item in left)), left, switched
+
+
 def _refuse_unapproved(loaded: LoadedPlan, expected: str) -> None:
     actual = plan_digest(loaded.plan)
     if actual != expected:
@@ -78,15 +98,21 @@ def apply_plan(path: Path, settings: ApplySettings, account: Account, *, connect
                plan: Plan | None = None) -> Applied:
     """Apply (or resume) one plan under its lock; `plan` is the plan file's content when the
     caller holds it already (the wizard, which has just written it), else it is read."""
-    verifier = _SiteChecksKept(Verifier(validation.network_config(variables)))
+    net = validation.network_config(variables)
+    verifier = _ChecksKept(Verifier(net))
     with planfile.locked(path, "apply"):
         plan = plan if plan is not None else planfile.load(path)
         executor = Executor(aws=connect(account), path=path, plan=plan,
                             options=RunOptions(skip_verify=settings.skip_verify,
-                                               wait_for_ttl=settings.wait_for_ttl),
+                                               wait_for_ttl=settings.wait_for_ttl,
+                                               stop_before_switch=settings.stop_before_switch),
                             reporter=reporter, verifier=verifier)
-        deferred = executor.apply()
-    return Applied(path, executor.plan, deferred, tuple(verifier.site_checks))
+        stopped_early = executor.apply()
+    ready = None
+    if settings.stop_before_switch and stopped_before_switch(executor.plan) is not None:
+        ready, stopped_early = ready_to_switch(path, executor.plan, net), None
+    return Applied(path, executor.plan, stopped_early, tuple(verifier.site_checks), ready=ready,
+                   load_balancer_checks=tuple(verifier.load_balancer_checks))
 
 
 def apply_plans(request: ApplyRequest, *, connect: Connect, variables: Mapping[str, str],
@@ -100,15 +126,17 @@ def apply_plans(request: ApplyRequest, *, connect: Connect, variables: Mapping[s
         reporter=reporter_for(paths[label])), request.parallel, on_done)
 
 
-class _SiteChecksKept:
-    """The run's Verifier, keeping the checks of the site's verification to return them."""
+class _ChecksKept:
+    """The run's Verifier, keeping the checks of each verification to return them."""
 
     def __init__(self, inner: Verifier) -> None:
         self.inner = inner
         self.site_checks: list[Check] = []
+        self.load_balancer_checks: list[Check] = []
 
     def load_balancer(self, params: dict[str, Any]) -> list[Check]:
-        return self.inner.load_balancer(params)
+        self.load_balancer_checks = list(self.inner.load_balancer(params))
+        return self.load_balancer_checks
 
     def site(self, params: dict[str, Any]) -> list[Check]:
         self.site_checks = list(self.inner.site(params))

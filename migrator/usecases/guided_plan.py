@@ -41,6 +41,7 @@ class GuidedRequest:
     http_redirect: bool | None = None  # False: --no-http-redirect
     lockdown: bool | None = None  # False: --no-lockdown
     wait_for_ttl: bool | None = None  # True: --wait-for-ttl
+    stop_before_switch: bool | None = None  # True: --stop-before-switch
     idle_timeout: int | None = None
     origin_idle_probe: float | None = None
     skip_verify: bool = False

@@ -33,8 +33,8 @@ if not MIGRATOR.exists():
     pytest.skip(f"no {MIGRATOR} (install the project: pip install -e .)", allow_module_level=True)
 # Every question the wizard asks on the sandbox's world, in order (Enter accepts each default).
 QUESTIONS = ["AWS region", "Which site", "Other names", "Health check path", "TLS policy",
-             "redirect to HTTPS", "lock the instance down", "lock down in this run",
-             "Apply this plan now"]
+             "redirect to HTTPS", "lock the instance down", "passes its checks",
+             "lock down in this run", "Apply this plan now"]
 
 
 @pytest.fixture

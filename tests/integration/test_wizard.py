@@ -21,6 +21,7 @@ from migrator.aws.session import connect
 from migrator.cli.environment import Environment
 from migrator.cli.main import main
 from migrator.cli.prompts import CannedPrompter, NoPrompter
+from migrator.cli.wizard.questions import STOP_BEFORE_SWITCH
 from migrator.core import planfile
 from migrator.errors import AccessDeniedError, MissingAnswerError, UsageError
 from migrator.usecases.find_sites import Limits, find_candidates
@@ -29,8 +30,8 @@ from tests.support.aws_state import account_state
 from tests.support.moto import REGION
 
 ALL_QUESTIONS = ["--profile", "--region", "--domain", "--san", "--health-check-path",
-                 "--ssl-policy", "--no-http-redirect", "--no-lockdown", "--wait-for-ttl",
-                 "--yes"]
+                 "--ssl-policy", "--no-http-redirect", "--no-lockdown", "--stop-before-switch",
+                 "--wait-for-ttl", "--yes"]
 
 
 @pytest.fixture
@@ -91,7 +92,8 @@ def test_accepting_every_default_plans_under_plans_and_applies(
     # Every question was asked once, in order; no profile question with no profiles configured
     # and no --san question when nothing else points at the instance.
     assert prompter.asked == ["--region", "--domain", "--health-check-path", "--ssl-policy",
-                              "--no-http-redirect", "--no-lockdown", "--wait-for-ttl", "--yes"]
+                              "--no-http-redirect", "--no-lockdown", "--stop-before-switch",
+                              "--wait-for-ttl", "--yes"]
     assert f"migrator rollback {path}" in result.stdout
     assert "www.example.com" in result.stdout and "127.0.0.10" in result.stdout  # candidates
 
@@ -160,15 +162,63 @@ def test_flags_answer_every_question(world: Any, cli: Any, canned: Any) -> None:
     result = cli("wizard", "--region", REGION, "--domain", "www.example.com",
                  "--san", "www.example.com", "--health-check-path", "/health",
                  "--ssl-policy", "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
-                 "--no-http-redirect", "--no-lockdown", "--yes", "--skip-verify")
+                 "--no-http-redirect", "--no-lockdown", "--stop-before-switch", "--yes",
+                 "--skip-verify")
     assert result.status == 0, result.stderr
     assert prompter.asked == []
     _, plan = only_plan()
+    assert statuses(plan)["switch_dns"] == "pending"
     assert plan["options"]["health_check_path"] == "/health"
     assert plan["options"]["ssl_policy"] == "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
     assert "http_listener" not in statuses(plan)
     assert plan["options"]["lockdown"] is False
     assert not any(step.startswith("lockdown") for step in statuses(plan))
+
+
+# --- stopping before the DNS switch ---------------------------------------------------------------
+
+def test_choosing_to_stop_before_the_switch_leaves_dns_untouched_and_says_how_to_go_on(
+        world: Any, session: boto3.Session, cli: Any, canned: Any) -> None:
+    original = site_record(session, world.zone_id, "www.example.com.")
+    prompter = canned({"--stop-before-switch": STOP_BEFORE_SWITCH})
+    result = cli("wizard", "--skip-verify")
+    assert result.status == 0, result.stderr
+    # Stopping leaves the lockdown, and so its wait, to the apply that switches: not asked.
+    assert prompter.asked == ["--region", "--domain", "--health-check-path", "--ssl-policy",
+                              "--no-http-redirect", "--no-lockdown", "--stop-before-switch",
+                              "--yes"]
+    path, plan = only_plan()
+    done = statuses(plan)
+    assert done["switch_dns"] == "pending" and done["verify_site"] == "pending"
+    assert done["verify_load_balancer"] == "skipped"
+    assert {v for k, v in done.items() if k.startswith("lockdown")} == {"pending"}
+    assert site_record(session, world.zone_id, "www.example.com.") == original
+    assert "Ready to switch." in result.stdout and "Done." not in result.stdout
+    assert "not checked (--skip-verify)" in result.stdout
+    lb = planfile.load(path).state("load_balancer").outputs["dns_name"]
+    assert f"curl --connect-to www.example.com:443:{lb}:443 https://www.example.com/" \
+        in result.stdout
+    assert f"migrator apply {path} --skip-verify" in result.stdout
+    assert f"migrator rollback {path}" in result.stdout
+    status = cli("status", str(path), "--json")
+    assert '"phase": "ready to switch"' in status.stdout
+
+    went_on = cli("apply", str(path), "--yes", "--skip-verify")
+    assert went_on.status == 0, went_on.stderr
+    assert statuses(planfile.load(path).to_dict())["switch_dns"] == "done"
+    assert "AliasTarget" in site_record(session, world.zone_id, "www.example.com.")
+
+
+def test_the_flag_answers_the_switch_question(world: Any, session: boto3.Session, cli: Any,
+                                              canned: Any) -> None:
+    prompter = canned()
+    result = cli("wizard", "--stop-before-switch", "--skip-verify")
+    assert result.status == 0, result.stderr
+    assert "--stop-before-switch" not in prompter.asked
+    assert "--wait-for-ttl" not in prompter.asked
+    _, plan = only_plan()
+    assert statuses(plan)["switch_dns"] == "pending"
+    assert "AliasTarget" not in site_record(session, world.zone_id, "www.example.com.")
 
 
 # --- without a terminal ---------------------------------------------------------------------------

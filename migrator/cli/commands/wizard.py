@@ -16,6 +16,7 @@ def run(args: argparse.Namespace, shell: Shell) -> int:
         http_redirect=False if args.no_http_redirect else None,
         lockdown=False if args.no_lockdown else None,
         wait_for_ttl=True if args.wait_for_ttl else None,
+        stop_before_switch=True if args.stop_before_switch else None,
         idle_timeout=args.idle_timeout, origin_idle_probe=args.origin_idle_probe,
         skip_verify=args.skip_verify, account=account_of(args))
     return run_wizard(request, shell.env, shell.ask(args.yes), shell.connect,

@@ -79,8 +79,11 @@ def run_wizard(request: GuidedRequest, env: Environment, prompter: Prompter, con
     ssl_policy = questions.choose_ssl_policy(request.ssl_policy, prompter)
     http_redirect = questions.choose_http_redirect(request.http_redirect, prompter)
     lockdown = questions.choose_lockdown(request.lockdown, prompter, proposals)
+    stop_before_switch = questions.choose_stop_before_switch(request.stop_before_switch,
+                                                             prompter)
+    # Stopping before the switch leaves the lockdown (and its wait) to the apply that switches.
     wait_for_ttl = (questions.choose_wait_for_ttl(request.wait_for_ttl, prompter, proposals)
-                    if lockdown else False)
+                    if lockdown and not stop_before_switch else False)
     options = PlanOptions(sans=snap.names[1:], health_check_path=path,
                           health_check_matcher=proposals.matcher_for(path),
                           ssl_policy=ssl_policy, http_redirect=http_redirect,
@@ -105,7 +108,7 @@ def run_wizard(request: GuidedRequest, env: Environment, prompter: Prompter, con
         console.print(f"Apply it later with: {follow_up.apply}", soft_wrap=True, markup=False)
         return ExitStatus.SUCCESS
     return apply_now(plan, plan_path, aws, account.account, env, follow_up,
-                     wait_for_ttl=wait_for_ttl)
+                     wait_for_ttl=wait_for_ttl, stop_before_switch=stop_before_switch)
 
 
 class PreflightShown(PlanProgress):
@@ -135,13 +138,16 @@ def _inspect(console: Console, aws: Aws, domain: str, sans: Sequence[str]) -> Sn
 
 
 def apply_now(plan: Plan, path: Path, aws: Aws, account: Account, env: Environment,
-              follow_up: FollowUp, *, wait_for_ttl: bool = False) -> int:
-    """Save the plan, apply it with live progress, show the verification and the way back."""
+              follow_up: FollowUp, *, wait_for_ttl: bool = False,
+              stop_before_switch: bool = False) -> int:
+    """Save the plan, apply it with live progress, show the verification and the way back (or,
+    stopped before the switch, how to try the load balancer and the commands that go on)."""
     console = env.console
     plan_sites.save(plan, path)
     console.print(f"Plan saved to [bold]{path}[/]; apply records every step in "
                   f"{planfile.state_path(path)} as it runs.", soft_wrap=True)
-    settings = ApplySettings(skip_verify=follow_up.skip_verify, wait_for_ttl=wait_for_ttl)
+    settings = ApplySettings(skip_verify=follow_up.skip_verify, wait_for_ttl=wait_for_ttl,
+                             stop_before_switch=stop_before_switch)
     try:
         applied = apply_plan(path, settings, account, connect=already_connected(aws),
                              variables=env.variables, reporter=ConsoleReporter(console),
@@ -158,6 +164,13 @@ def apply_now(plan: Plan, path: Path, aws: Aws, account: Account, env: Environme
         if any(st.status != PENDING for st in plan.states.values()):
             way_back(console, follow_up, "Apply stopped.")
         raise
+    if applied.ready is not None:
+        if applied.load_balancer_checks:
+            output.checks(console, applied.load_balancer_checks,
+                          title="Verification, through the load balancer's address")
+        output.ready_to_switch(console, applied.ready, continue_with=follow_up.apply,
+                               undo_with=follow_up.rollback)
+        return ExitStatus.SUCCESS
     if applied.site_checks:
         output.checks(console, applied.site_checks, title="Verification, through the site's name")
     elif follow_up.skip_verify:

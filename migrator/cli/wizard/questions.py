@@ -152,6 +152,24 @@ def choose_lockdown(given: bool | None, prompter: Prompter, proposals: Proposals
                             required=False)
 
 
+SWITCH_NOW = "Switch DNS to it now"
+STOP_BEFORE_SWITCH = "Stop before the switch"
+SWITCH_CHOICES = {  # the descriptions fit 80 columns after questionary's "  Description: "
+    SWITCH_NOW: "then check the site by its name; DNS is restored if that fails",
+    STOP_BEFORE_SWITCH: "DNS untouched: try the load balancer, switch later with apply",
+}
+
+
+def choose_stop_before_switch(given: bool | None, prompter: Prompter) -> bool:
+    """Whether apply stops before the DNS switch (ready to switch) instead of switching."""
+    if given is not None:
+        return given
+    answer = prompter.select("Once the load balancer passes its checks:", list(SWITCH_CHOICES),
+                             default=SWITCH_NOW, flag="--stop-before-switch",
+                             descriptions=SWITCH_CHOICES)
+    return answer == STOP_BEFORE_SWITCH
+
+
 def choose_wait_for_ttl(given: bool | None, prompter: Prompter, proposals: Proposals) -> bool:
     """The lockdown waits for the old record's TTL after the switch: in this run, or later."""
     if given is not None:
