@@ -23,6 +23,7 @@ import botocore.session
 
 from migrator.aws.acm import Acm
 from migrator.aws.calls import translate_errors
+from migrator.aws.cloudwatch import CloudWatch
 from migrator.aws.ec2 import Ec2
 from migrator.aws.elbv2 import Elbv2
 from migrator.aws.lightsail import Lightsail
@@ -85,6 +86,10 @@ class Aws:
     @cached_property
     def acm(self) -> Acm:
         return Acm(self._client("acm"))
+
+    @cached_property
+    def cloudwatch(self) -> CloudWatch:
+        return CloudWatch(self._client("cloudwatch"))
 
     @cached_property
     def ec2(self) -> Ec2:

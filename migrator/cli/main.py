@@ -68,6 +68,7 @@ def build_parser(plugins: Sequence[PluginCommand] = ()) -> ArgumentParser:
                    help="plan file (default plans/<domain>-<UTC timestamp>.json)")
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
     idle_flags(p)
+    canary_flags(p)
 
     p = command("show", "Show what a plan changes in the account, then every step of it, "
                         "its undo and its status.")
@@ -170,6 +171,29 @@ def idle_flags(p: argparse.ArgumentParser) -> None:
                    help="the load balancer's idle timeout, 1-4000 (default: 60, or less when "
                         "the instance closes idle connections sooner); skips the wait for it")
     idle_probe_flag(p)
+
+
+def canary_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("canary", "switch DNS in stages of weighted records, each held "
+                                       "while the load balancer's CloudWatch figures stay "
+                                       "within bounds (else every name goes back at once)")
+    g.add_argument("--canary", metavar="STAGES",
+                   help="percentages of the traffic for the load balancer, increasing, ending "
+                        "at 100, e.g. 10,50,100")
+    g.add_argument("--soak", type=int, metavar="SECONDS",
+                   help="how long each stage before the last is held and watched (default 300)")
+    g.add_argument("--max-target-5xx", type=int, metavar="N",
+                   help="most 5XX answers of the instance through the load balancer per soak "
+                        "(default 0)")
+    g.add_argument("--max-elb-5xx", type=int, metavar="N",
+                   help="most 5XX answers of the load balancer itself per soak (default 0)")
+    g.add_argument("--max-unhealthy-hosts", type=int, metavar="N",
+                   help="most targets failing the health check (default 0)")
+    g.add_argument("--max-response-time-factor", type=float, metavar="X",
+                   help="response time bound: X times the origin's latency measured by "
+                        "preflight (default 3) ...")
+    g.add_argument("--response-time-margin", type=float, metavar="SECONDS",
+                   help="... plus this many seconds (default 0.25)")
 
 
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:

@@ -85,7 +85,7 @@ class Executor:
                        dns_drain_seconds=self.options.dns_drain_seconds if drain else 0.0,
                        delete_timeout=self.options.delete_timeout,
                        wait_for_ttl=self.options.wait_for_ttl, clock=self.options.clock,
-                       fresh_seconds=fresh_seconds)
+                       fresh_seconds=fresh_seconds, progress=self.reporter.note)
 
     def _outputs(self) -> dict[str, dict[str, Any]]:
         return {sid: {**st.observed, **st.outputs} for sid, st in self.plan.states.items()}

@@ -330,6 +330,10 @@ GRANTS: tuple[Grant, ...] = (
         "lightsail:GetStaticIps",
         "sts:GetCallerIdentity",
     ), _everything),
+    # cloudwatch:GetMetricData (the canary's gates: the load balancer's metrics over a soak):
+    # no resource type and no condition key in the reference (list_amazoncloudwatch), so "*".
+    # It reads metrics only, of any namespace: CloudWatch has no finer read permission.
+    Grant("ReadLoadBalancerMetrics", ("cloudwatch:GetMetricData",), _everything),
     # acm DescribeCertificate, ListTagsForCertificate: resource type certificate* (required).
     Grant("ReadCertificates", ("acm:DescribeCertificate", "acm:ListTagsForCertificate"),
           _certificates),

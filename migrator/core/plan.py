@@ -85,12 +85,48 @@ class PlanOptions:
     # load with these defaults.
     idle_timeout_seconds: int = 60
     origin_idle_seconds: float | None = None
+    # A canary switch (`plan --canary 10,50,100 --soak S`): the percentages of the traffic sent
+    # to the load balancer by weighted records, stage by stage, ending at 100 (empty: the one
+    # batch switch), each held soak seconds while the load balancer's CloudWatch figures stay
+    # within these bounds (counts over a soak; the response time as a multiple of the origin's
+    # latency, measured by preflight's health check probe, plus a margin).
+    canary_stages: tuple[int, ...] = ()
+    canary_soak_seconds: int = 300
+    canary_max_target_5xx: int = 0
+    canary_max_elb_5xx: int = 0
+    canary_max_unhealthy_hosts: int = 0
+    canary_response_time_factor: float = 3.0
+    canary_response_time_margin_seconds: float = 0.25
+    origin_latency_seconds: float | None = None
 
     def __post_init__(self) -> None:
+        # a plan file holds a list; the options compare as the planner made them
+        object.__setattr__(self, "canary_stages", tuple(self.canary_stages))
         timeout = self.idle_timeout_seconds
         if isinstance(timeout, bool) or not isinstance(timeout, int) or not 1 <= timeout <= 4000:
             raise ValueError(f"idle_timeout_seconds {timeout!r} is not a whole number of "
                              "seconds from 1 to 4000")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The options as the plan file holds them. Without a canary, its fields are left out
+        while they have their defaults, so a plan without one (and every plan made before the
+        canary existed) has the content, hence the sha256, it always had; with one, all of its
+        bounds are written, defaults included, for the reviewer."""
+        data = {**self.__dict__, "sans": list(self.sans),
+                "canary_stages": list(self.canary_stages)}
+        if not self.canary_stages:
+            for name in _CANARY_FIELDS:
+                if getattr(self, name) == _DEFAULT_CANARY[name]:
+                    del data[name]
+        return data
+
+
+_CANARY_FIELDS = ("canary_stages", "canary_soak_seconds", "canary_max_target_5xx",
+                  "canary_max_elb_5xx", "canary_max_unhealthy_hosts",
+                  "canary_response_time_factor", "canary_response_time_margin_seconds",
+                  "origin_latency_seconds")
+_DEFAULT_CANARY = {name: PlanOptions.__dataclass_fields__[name].default
+                   for name in _CANARY_FIELDS}
 
 
 @dataclass
@@ -135,7 +171,7 @@ class Plan:
             "names": list(self.snapshot.names),
             "account": self.snapshot.account,
             "region": self.snapshot.region,
-            "options": {**self.options.__dict__, "sans": list(self.options.sans)},
+            "options": self.options.to_dict(),
             "snapshot": self.snapshot.to_dict(),
             "steps": [_step_dict(s, self.states[s.id]) for s in self.steps],
             "journal": self.journal,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from migrator.core.gates import ELB_5XX, RESPONSE_TIME, TARGET_5XX, UNHEALTHY, response_time_bound
 from migrator.core.inspector import covers
 from migrator.core.lockdown import has_public_web, without_public_web
 from migrator.core.names import elb_name
@@ -56,7 +57,6 @@ def plan_steps(snap: Snapshot, opts: PlanOptions, plan_id: str) -> list[Step]:
     subnets = load_balancer_subnets(snap)
     records = records_to_switch(snap)
     old_ttl = max(r.ttl or 0 for r in records)
-    switched = ", ".join(f"{r.name.rstrip('.')} {r.type}" for r in records)
     check_security_group_room(snap)
     suffix = plan_id.removeprefix("mig-")
     inst = snap.instance
@@ -233,22 +233,7 @@ def plan_steps(snap: Snapshot, opts: PlanOptions, plan_id: str) -> list[Step]:
              {"DNSName": ref("load_balancer.dns_name"), "Names": list(snap.names),
               "HealthCheckPath": opts.health_check_path,
               "Matcher": opts.health_check_matcher}),
-        Step("switch_dns", "route53.switch_to_alias",
-             f"Point {switched} at the load balancer (alias, one change batch; TTL was "
-             f"{old_ttl} s)",
-             {"HostedZoneId": snap.zone.id,
-              "Originals": [r.to_route53() for r in records],
-              "Alias": {"DNSName": ref("load_balancer.dns_name"),
-                        "HostedZoneId": ref("load_balancer.zone_id"),
-                        "EvaluateTargetHealth": True}},
-             Inverse("route53.restore_records",
-                     {"HostedZoneId": snap.zone.id,
-                      "Originals": [r.to_route53() for r in records],
-                      "Alias": {"DNSName": ref("load_balancer.dns_name"),
-                                "HostedZoneId": ref("load_balancer.zone_id"),
-                                "EvaluateTargetHealth": True}},
-                     "Restore the original records (values and TTL), wait for them to be "
-                     "in sync and for the alias TTL to pass")),
+        switch_step(snap, opts, plan_id, records),
         Step("verify_site", "verify.site",
              "Check DNS and HTTPS of the site through its name",
              {"Names": list(dict.fromkeys(r.name.rstrip(".") for r in records)),
@@ -260,6 +245,67 @@ def plan_steps(snap: Snapshot, opts: PlanOptions, plan_id: str) -> list[Step]:
     ]
     steps += lockdown_steps(snap, opts, plan_id, old_ttl)
     return steps
+
+
+def switch_step(snap: Snapshot, opts: PlanOptions, plan_id: str,
+                records: list[RecordSet]) -> Step:
+    """The DNS switch: one change batch to the alias, or the canary's stages when the options
+    ask for one."""
+    old_ttl = max(r.ttl or 0 for r in records)
+    switched = ", ".join(f"{r.name.rstrip('.')} {r.type}" for r in records)
+    where = {"HostedZoneId": snap.zone.id, "Originals": [r.to_route53() for r in records],
+             "Alias": {"DNSName": ref("load_balancer.dns_name"),
+                       "HostedZoneId": ref("load_balancer.zone_id"),
+                       "EvaluateTargetHealth": True}}
+    if opts.canary_stages:
+        return canary_step(opts, plan_id, where, switched, old_ttl)
+    return Step("switch_dns", "route53.switch_to_alias",
+                f"Point {switched} at the load balancer (alias, one change batch; TTL was "
+                f"{old_ttl} s)", where,
+                Inverse("route53.restore_records", where,
+                        "Restore the original records (values and TTL), wait for them to be "
+                        "in sync and for the alias TTL to pass"))
+
+
+def set_identifiers(plan_id: str) -> dict[str, str]:
+    """The SetIdentifiers of a canary's weighted pair: the original's and the load balancer's."""
+    return {"Origin": f"migrator-{plan_id}-origin", "LoadBalancer": f"migrator-{plan_id}-lb"}
+
+
+def canary_step(opts: PlanOptions, plan_id: str, where: dict[str, Any], switched: str,
+                old_ttl: int) -> Step:
+    """The switch in stages of weighted records, each soaked behind the metric gates."""
+    stages = list(opts.canary_stages)
+    bounds = canary_bounds(opts)
+    soaks = len(stages) - 1
+    return Step(
+        "switch_dns", "route53.canary_switch",
+        f"Move {switched} to the load balancer in stages of "
+        f"{', '.join(f'{w}%' for w in stages)} (weighted records; TTL was {old_ttl} s), "
+        f"soaking {opts.canary_soak_seconds} s after each of the first {soaks} while its "
+        "CloudWatch figures stay within bounds; back to the original records at once if not",
+        {**where, "Stages": stages, "SoakSeconds": opts.canary_soak_seconds,
+         "SetIdentifiers": set_identifiers(plan_id),
+         "Metrics": {"LoadBalancerArn": ref("load_balancer.arn"),
+                     "TargetGroupArn": ref("target_group.arn")},
+         "Bounds": bounds},
+        Inverse("route53.restore_from_canary", {**where, "SetIdentifiers":
+                                                set_identifiers(plan_id)},
+                "Restore the original records exactly (values and TTL, no weighted record "
+                "left) from whatever stage, wait for them to be in sync and for the alias TTL "
+                "to pass"))
+
+
+def canary_bounds(opts: PlanOptions) -> dict[str, float]:
+    """The gates of every soak: the most each figure may reach (counts over the soak)."""
+    return {
+        TARGET_5XX: opts.canary_max_target_5xx,
+        ELB_5XX: opts.canary_max_elb_5xx,
+        UNHEALTHY: opts.canary_max_unhealthy_hosts,
+        RESPONSE_TIME: response_time_bound(
+            opts.origin_latency_seconds, opts.canary_response_time_factor,
+            opts.canary_response_time_margin_seconds),
+    }
 
 
 def _idle_reason(opts: PlanOptions) -> str:

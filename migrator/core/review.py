@@ -17,8 +17,10 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from migrator.core import actions
-from migrator.core.actions import Action, NamedResource, acm, ec2, elbv2, route53
+from migrator.core.actions import Action, NamedResource, acm, canary, ec2, elbv2, route53
 from migrator.core.actions import lockdown as lockdown_actions
+from migrator.core.gates import BOUNDED, MEANING
+from migrator.core.gates import number as figure
 from migrator.core.lockdown import is_public_web, without_public_web
 from migrator.core.plan import Plan, Step, is_ref, plan_digest
 from migrator.core.pricing import (
@@ -410,6 +412,34 @@ def _switch(reader: _Reader, step: Step, drafts: _Drafts) -> _Draft | None:
     return None
 
 
+def _canary_switch(reader: _Reader, step: Step, drafts: _Drafts) -> _Draft | None:
+    p = step.params
+    stages, soak, bounds = p["Stages"], p["SoakSeconds"], p["Bounds"]
+    ids = p["SetIdentifiers"]
+    for original in p["Originals"]:
+        record = RecordSet.from_route53(original)
+        draft = _Draft("DNS record", f"{record.name} {record.type}", [step.id])
+        draft.changes += [
+            Change("type", record.type, f"{record.type} (alias)"),
+            Change("value", _value(record),
+                   f"alias to load balancer {reader.lb_name()} (evaluate target health)"),
+            Change("TTL", f"{record.ttl} s", f"{ALIAS_TTL} s (the alias's)")]
+        draft.add("stages", " → ".join(f"{w}%" for w in stages)
+                  + " of the answers to the load balancer")
+        draft.add("weighted", f"the original as {ids['Origin']} (100 - w), the alias as "
+                              f"{ids['LoadBalancer']} (w); 100% is the plain alias")
+        draft.add("soak", f"{_duration(soak)} after each stage but the last")
+        for metric in BOUNDED:
+            if metric in bounds:
+                draft.add("gate", f"{metric} at most {figure(metric, bounds[metric])}: "
+                                  f"{MEANING[metric]}")
+        draft.note = ("each stage one change batch with the others; a stage that breaks a "
+                      "gate puts every name back on its original record at once, and apply "
+                      "fails; restored exactly by rollback from any stage")
+        drafts.changed.append(draft)
+    return None
+
+
 def _copies(reader: _Reader, step: Step, drafts: _Drafts) -> _Draft | None:
     p = step.params
     for copy in actions.named_resources(step, reader.snap):
@@ -443,6 +473,7 @@ _DESCRIBERS: dict[Action, Describer] = {
     elbv2.CREATE_LISTENER: _listener,
     elbv2.DELETE_LISTENER: _listener_deleted,
     route53.SWITCH_TO_ALIAS: _switch,
+    canary.CANARY_SWITCH: _canary_switch,
     lockdown_actions.COPY_GROUPS_WITHOUT_PUBLIC_WEB: _copies,
 }
 
@@ -591,7 +622,15 @@ def _timing(reader: _Reader) -> Timing:
         waits.append(Wait("target_healthy", "the instance passes the health check",
                           f"{passes} checks {every} s apart, about {passes * every} s (apply "
                           f"gives up after {_duration(healthy.params['TimeoutSeconds'])})"))
-    if switch:
+    if switch and "Stages" in switch.params:
+        soaks = len(switch.params["Stages"]) - 1
+        soak = int(switch.params["SoakSeconds"])
+        waits.append(Wait("switch_dns", f"the canary: {len(switch.params['Stages'])} stages, "
+                                        "each applied by Route53 (INSYNC), the first "
+                                        f"{soaks} soaked {_duration(soak)} each",
+                          f"at least {_duration(soaks * soak)}, plus under a minute per "
+                          "stage"))
+    elif switch:
         waits.append(Wait("switch_dns", "Route53 applies the switch (INSYNC)",
                           "usually under a minute"))
     cutover = (f"every client reaches the load balancer at most {_duration(ttl)} (the old "

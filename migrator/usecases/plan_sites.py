@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from migrator.checks.preflight import Finding, inspect_or_refuse, raise_on_failure
 from migrator.checks.preflight.collisions import check_collisions
@@ -37,6 +37,19 @@ NAME_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
+class CanaryRequest:
+    """`plan --canary STAGES --soak S` and its bounds, as given (None: the plan's default)."""
+
+    stages: str | None = None  # "10,50,100"; None: the one batch switch
+    soak: int | None = None
+    max_target_5xx: int | None = None
+    max_elb_5xx: int | None = None
+    max_unhealthy_hosts: int | None = None
+    response_time_factor: float | None = None
+    response_time_margin: float | None = None
+
+
+@dataclass(frozen=True)
 class SiteRequest:
     """One site to plan, with the choices `plan` offers."""
 
@@ -47,6 +60,7 @@ class SiteRequest:
     idle_timeout: int | None = None  # None: chosen below what the origin does, 60 s at most
     origin_idle_probe: float | None = None  # None: the default bound
     out: Path | None = None  # None: plans/<domain>-<UTC stamp>.json
+    canary: CanaryRequest = field(default_factory=CanaryRequest)
 
 
 @dataclass(frozen=True)
@@ -87,10 +101,15 @@ def plan_site(site: SiteRequest, account: Account, *, connect: Connect,
     names = validation.certificate_names(site.domain, site.sans)
     aws = connect(account)
     snap = inspect(aws, names[0], names[1:])
-    options = PlanOptions(sans=names[1:], health_check_path=path, lockdown=site.lockdown)
+    canary = canary_options(site.canary)
+    options = PlanOptions(sans=names[1:], health_check_path=path, lockdown=site.lockdown,
+                          **canary)
     checked = preflight(aws, snap, net, options, idle_probe=idle_probe,
                         idle_timeout=idle_timeout, progress=progress)
-    plan = build(snap, with_idle_choice(options, checked.findings), checked)
+    options = with_idle_choice(options, checked.findings)
+    if options.canary_stages:
+        options = replace(options, origin_latency_seconds=origin_latency(checked.findings))
+    plan = build(snap, options, checked)
     return save(plan, out or validation.default_plan_path(snap.domain))
 
 
@@ -102,6 +121,37 @@ def plan_sites(request: PlanSitesRequest, *, connect: Connect, variables: Mappin
     return run_each(list(sites), lambda domain: plan_site(
         sites[domain], request.account, connect=connect, variables=variables,
         progress=progress_for(domain)), request.parallel)
+
+
+def canary_options(request: CanaryRequest) -> dict[str, Any]:
+    """The PlanOptions fields of the canary the request asks for (none without --canary)."""
+    given = {"--soak": validation.soak_seconds(request.soak),
+             "--max-target-5xx": validation.canary_count(request.max_target_5xx,
+                                                          "--max-target-5xx"),
+             "--max-elb-5xx": validation.canary_count(request.max_elb_5xx, "--max-elb-5xx"),
+             "--max-unhealthy-hosts": validation.canary_count(request.max_unhealthy_hosts,
+                                                              "--max-unhealthy-hosts"),
+             "--max-response-time-factor": validation.response_time_factor(
+                 request.response_time_factor),
+             "--response-time-margin": validation.response_time_margin(
+                 request.response_time_margin)}
+    stages = validation.canary_stages(request.stages)
+    if not stages:
+        validation.canary_flags_without_canary(given)
+        return {}
+    fields = dict(zip(("canary_soak_seconds", "canary_max_target_5xx", "canary_max_elb_5xx",
+                       "canary_max_unhealthy_hosts", "canary_response_time_factor",
+                       "canary_response_time_margin_seconds"), given.values(), strict=True))
+    return {"canary_stages": stages,
+            **{name: value for name, value in fields.items() if value is not None}}
+
+
+def origin_latency(findings: Sequence[Finding]) -> float | None:
+    """How long the origin took to answer preflight's health check probe (None: not asked,
+    or no answer)."""
+    return next((f.data["latency_seconds"] for f in findings
+                 if f.check == "health-check" and (f.data or {}).get("latency_seconds")
+                 is not None), None)
 
 
 # --- the steps, shared with the wizard ----------------------------------------------------------

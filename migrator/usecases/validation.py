@@ -1,6 +1,7 @@
 """Every check of a request's plain values, in one place: names, the health check path, the idle
-timeout and the idle probe's bound, the TLS policy's and the region's spelling, an approved
-sha256, rollback's DNS drain, the network variables, and the default plan file name.
+timeout and the idle probe's bound, the canary's stages, soak and bounds, the TLS policy's and
+the region's spelling, an approved sha256, rollback's DNS drain, the network variables, and the
+default plan file name.
 
 Each check raises a UsageError naming the option the way the user gave it (its flag); the
 ``*_problem`` forms return the same verdict as one line (None when acceptable), for a question
@@ -9,6 +10,7 @@ that asks again instead of failing.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -118,6 +120,72 @@ def ssl_policy(name: str, example: str) -> str:
         raise UsageError(f"--ssl-policy {name!r} is not an ELB security policy",
                          hint=f"e.g. --ssl-policy {example}")
     return name
+
+
+# --- the canary -----------------------------------------------------------------------------------
+
+SOAK_MAX = 24 * 3600  # seconds; a soak longer than a day is a mistake
+
+
+def canary_stages(text: str | None) -> tuple[int, ...]:
+    """--canary 10,50,100: the percentages of the traffic sent to the load balancer, stage by
+    stage; whole numbers from 1 to 100, increasing, ending at 100 (() when not given)."""
+    if text is None:
+        return ()
+    hint = "e.g. --canary 10,50,100 (10% of the traffic, then half, then everyone)"
+    parts = [part.strip() for part in text.split(",")]
+    if not all(part.isdigit() for part in parts):
+        raise UsageError(f"--canary {text!r} is not a list of percentages", hint=hint)
+    stages = tuple(int(part) for part in parts)
+    if not all(1 <= w <= 100 for w in stages):
+        raise UsageError(f"--canary {text}: every stage is a percentage from 1 to 100",
+                         hint=hint)
+    if any(a >= b for a, b in itertools.pairwise(stages)):
+        raise UsageError(f"--canary {text}: the stages must increase", hint=hint)
+    if stages[-1] != 100:
+        raise UsageError(f"--canary {text}: the last stage must be 100 (everyone on the load "
+                         "balancer)", hint=hint)
+    return stages
+
+
+def soak_seconds(value: int | None) -> int | None:
+    """--soak: how long each stage but the last is held, 0 to a day (None when not given)."""
+    if value is not None and not 0 <= value <= SOAK_MAX:
+        raise UsageError(f"--soak {value} is outside 0-{SOAK_MAX} seconds",
+                         hint="e.g. --soak 300 (CloudWatch has the load balancer's figures "
+                              "per minute)")
+    return value
+
+
+def canary_count(value: int | None, flag: str) -> int | None:
+    """A bound on a count (--max-target-5xx, ...): a whole number, 0 or more."""
+    if value is not None and value < 0:
+        raise UsageError(f"{flag} {value} is negative", hint=f"e.g. {flag} 0")
+    return value
+
+
+def response_time_factor(value: float | None) -> float | None:
+    """--max-response-time-factor: a multiple of the origin's latency, above 0."""
+    if value is not None and not 0 < value <= 1000:
+        raise UsageError(f"--max-response-time-factor {value:g} is not a multiple from above "
+                         "0 to 1000", hint="e.g. --max-response-time-factor 3")
+    return value
+
+
+def response_time_margin(value: float | None) -> float | None:
+    """--response-time-margin: seconds added to the bound, 0 to 60."""
+    if value is not None and not 0 <= value <= 60:
+        raise UsageError(f"--response-time-margin {value:g} is outside 0-60 seconds",
+                         hint="e.g. --response-time-margin 0.25")
+    return value
+
+
+def canary_flags_without_canary(given: Mapping[str, object]) -> None:
+    """The canary's bounds and soak mean nothing without --canary: refuse them alone."""
+    alone = [flag for flag, value in given.items() if value is not None]
+    if alone:
+        raise UsageError(f"{', '.join(alone)} go with --canary",
+                         hint="add e.g. --canary 10,50,100, or leave them out")
 
 
 # --- the account ---------------------------------------------------------------------------------

@@ -116,7 +116,7 @@ def test_traits_say_which_actions_are_checks_switches_and_lockdown() -> None:
     assert by_trait == {
         "check": {"verify.load_balancer", "verify.site"},
         "restores": {"verify.site"},
-        "switch": {"route53.switch_to_alias"},
+        "switch": {"route53.switch_to_alias", "route53.canary_switch"},
         "defer": {"dns.wait_old_ttl"},
         "lockdown": {"dns.wait_old_ttl", "ec2.copy_groups_without_public_web"},
     }

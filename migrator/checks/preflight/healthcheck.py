@@ -12,6 +12,7 @@ The answer's Server header is kept in the finding's data, for the plan's snapsho
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -73,8 +74,13 @@ def check_health(snap: Snapshot, net: NetConfig, path: str, matcher: str) -> Fin
         return fetch("https", host, address, 443, p, net, verify=False,
                      user_agent=HEALTH_CHECK_USER_AGENT)
 
+    began = time.monotonic()
     first = get(path)
+    # The origin's latency as a client sees it (connection, TLS, answer), from which a canary
+    # bounds the load balancer's TargetResponseTime.
+    latency = round(time.monotonic() - began, 4) if first.status is not None else None
     data: dict[str, Any] = {"path": path, "matcher": matcher, "host_header": host,
+                            "latency_seconds": latency,
                             "status": first.status, "server": first.headers.get("server")}
     asked = f"GET {path} (Host {host}, as the health checker sends it)"
     if first.status is None:

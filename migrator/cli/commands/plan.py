@@ -9,7 +9,13 @@ from migrator.cli import output
 from migrator.cli.commands.shell import Shell, account_of
 from migrator.errors import UsageError
 from migrator.exit_status import ExitStatus
-from migrator.usecases.plan_sites import PlanSitesRequest, SiteRequest, plan_site, plan_sites
+from migrator.usecases.plan_sites import (
+    CanaryRequest,
+    PlanSitesRequest,
+    SiteRequest,
+    plan_site,
+    plan_sites,
+)
 
 
 def run(args: argparse.Namespace, shell: Shell) -> int:
@@ -22,7 +28,8 @@ def run(args: argparse.Namespace, shell: Shell) -> int:
                               health_check_path=args.health_check_path,
                               lockdown=not args.no_lockdown, idle_timeout=args.idle_timeout,
                               origin_idle_probe=args.origin_idle_probe,
-                              out=Path(args.out) if args.out else None)
+                              out=Path(args.out) if args.out else None,
+                              canary=canary_request(args))
                   for domain in domains)
     if len(sites) == 1:
         progress = output.FindingsShown(env.err_console if args.json else env.console)
@@ -35,3 +42,11 @@ def run(args: argparse.Namespace, shell: Shell) -> int:
                           connect=shell.connect, variables=env.variables,
                           progress_for=sections.progress_for)
     return sections.show(outcomes)
+
+
+def canary_request(args: argparse.Namespace) -> CanaryRequest:
+    return CanaryRequest(stages=args.canary, soak=args.soak, max_target_5xx=args.max_target_5xx,
+                         max_elb_5xx=args.max_elb_5xx,
+                         max_unhealthy_hosts=args.max_unhealthy_hosts,
+                         response_time_factor=args.max_response_time_factor,
+                         response_time_margin=args.response_time_margin)

@@ -46,6 +46,8 @@ class Context:
     # For an undo: how long "not found" may still mean "created a moment ago, not yet visible"
     # (0 when the resource is old enough, or this undo already ran once and may have deleted it).
     fresh_seconds: float = 0.0
+    # Says how a long step is going while it runs (the canary's soak); notes are said after.
+    progress: Callable[[str], None] = field(default=lambda _text: None)
 
     def observe(self, **facts: Any) -> None:
         """Journal what was seen before acting (the undo record), then save the plan."""

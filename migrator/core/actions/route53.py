@@ -135,19 +135,19 @@ def _still_used(record_name: str, used: set[str]) -> bool:
 
 # --- the switch -----------------------------------------------------------------------------
 
-def _alias_record(original: dict[str, Any], alias: dict[str, Any]) -> dict[str, Any]:
+def alias_record(original: dict[str, Any], alias: dict[str, Any]) -> dict[str, Any]:
     return {"Name": original["Name"], "Type": original["Type"], "AliasTarget": {
         "HostedZoneId": alias["HostedZoneId"], "DNSName": alias["DNSName"],
         "EvaluateTargetHealth": alias["EvaluateTargetHealth"]}}
 
 
-def _same_alias(live: dict[str, Any] | None, alias: dict[str, Any]) -> bool:
+def same_alias(live: dict[str, Any] | None, alias: dict[str, Any]) -> bool:
     target = (live or {}).get("AliasTarget")
     return bool(target and target["DNSName"].rstrip(".").lower().removeprefix("dualstack.") ==
                 alias["DNSName"].rstrip(".").lower().removeprefix("dualstack."))
 
 
-def _same_plain(live: dict[str, Any] | None, original: dict[str, Any]) -> bool:
+def same_plain(live: dict[str, Any] | None, original: dict[str, Any]) -> bool:
     return bool(live and "AliasTarget" not in live and live.get("TTL") == original.get("TTL")
                 and sorted(r["Value"] for r in live.get("ResourceRecords", [])) ==
                 sorted(r["Value"] for r in original.get("ResourceRecords", [])))
@@ -164,9 +164,9 @@ def switch_to_alias(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
     changes = []
     for original in p["Originals"]:
         live = current_record(ctx, zone, original["Name"], original["Type"])
-        if _same_alias(live, alias):
+        if same_alias(live, alias):
             continue  # already switched by an earlier, interrupted run
-        if not _same_plain(live, original):
+        if not same_plain(live, original):
             raise StalePlanError(
                 f"{original['Name']} {original['Type']} changed since the plan was made",
                 hint="re-plan; the record is left as it is now")
@@ -175,16 +175,16 @@ def switch_to_alias(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
         # all, and refuses the DELETE if the record is no longer exactly that, so a change made
         # by someone else is never overwritten; resolvers see the old answer or the new one.
         changes += [{"Action": "DELETE", "ResourceRecordSet": original},
-                    {"Action": "CREATE", "ResourceRecordSet": _alias_record(original, alias)}]
+                    {"Action": "CREATE", "ResourceRecordSet": alias_record(original, alias)}]
     ttl = max((o.get("TTL") or 0) for o in p["Originals"])
     if changes:
-        _change_exactly(ctx, zone, changes, "switch",
+        change_exactly(ctx, zone, changes, "switch",
                         "a record changed since the plan was made; nothing was switched",
                         "re-plan; the records are left as they are now")
     return {"switched_at": ctx.state.outputs.get("switched_at") or now(), "old_ttl": ttl}
 
 
-def _change_exactly(ctx: Context, zone: str, changes: list[dict[str, Any]], purpose: str,
+def change_exactly(ctx: Context, zone: str, changes: list[dict[str, Any]], purpose: str,
                     refused: str, hint: str) -> None:
     try:
         change_id = ctx.aws.route53.change(zone, changes, f"migrator {ctx.plan.id}: {purpose}")
@@ -200,9 +200,9 @@ def restore_records(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
     changes = []
     for original in p["Originals"]:
         live = current_record(ctx, zone, original["Name"], original["Type"])
-        if _same_plain(live, original):
+        if same_plain(live, original):
             continue
-        if live is not None and not (p["Alias"].get("DNSName") and _same_alias(live, p["Alias"])):
+        if live is not None and not (p["Alias"].get("DNSName") and same_alias(live, p["Alias"])):
             raise StalePlanError(
                 f"{original['Name']} was changed by someone else since apply",
                 hint="restore it by hand; migrator does not overwrite changes it did not make")
@@ -211,7 +211,7 @@ def restore_records(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
             changes.append({"Action": "DELETE", "ResourceRecordSet": live})
         changes.append({"Action": "CREATE", "ResourceRecordSet": original})
     if changes:
-        _change_exactly(ctx, zone, changes, "restore",
+        change_exactly(ctx, zone, changes, "restore",
                         "a record changed since apply; nothing was restored",
                         "restore it by hand; migrator does not overwrite changes it did not make")
         # Resolvers may hold the alias answer for its TTL: keep the load balancer up meanwhile.
