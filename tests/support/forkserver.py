@@ -16,6 +16,7 @@ child's pid on its stdout.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import select
@@ -160,6 +161,10 @@ def _write_status(path: str, code: int) -> None:
 
 def serve(stdin: IO[bytes], stdout: IO[str]) -> None:
     _warm_up()
+    # Every object made so far goes to the collector's permanent generation: a child's
+    # collections then never walk (and so never copy-on-write) the server's heap -- a third of
+    # a short child's CPU.
+    gc.freeze()
     stdout.write("ready\n")
     stdout.flush()
     children: dict[int, str] = {}
