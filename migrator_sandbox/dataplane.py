@@ -21,6 +21,10 @@ target's address is its Elastic IP, reached through the connect-to table, over H
 Host when the target group's protocol is HTTPS; X-Forwarded-For/-Proto/-Port and X-Amzn-Trace-Id
 are added. Connections to targets leave from the load balancer's own address.
 
+Every answer is counted and published to moto's CloudWatch as the load balancer's metrics
+(``lb_metrics.py``: RequestCount, HTTPCode_ELB_5XX_Count, HTTPCode_Target_5XX_Count,
+TargetResponseTime, UnHealthyHostCount), so a canary's gates read what was served.
+
 In the strict AWS world (``only_active``) a load balancer serves nothing while it is still
 ``provisioning``, and health checks follow the target groups' own intervals and thresholds on a
 scaled clock (``health_time_scale``, see ``health.py``).
@@ -46,7 +50,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from . import firewall, moto_state, pki
-from .health import HealthMonitor
+from .health import HealthMonitor, forwarded_groups
+from .lb_metrics import LoadBalancerMetrics
 from .moto_state import Listener, LoadBalancer, Target, TargetGroup
 from .ports import ConnectToTable, PortReservation, bound_socket, is_loopback
 from .proxy import Upstream, UpstreamError, forward
@@ -230,11 +235,17 @@ def _trace_id() -> str:
 class _LoadBalancerHandler(QuietHandler):
     """One listener of one load balancer."""
 
+    # What the metrics count of the request being answered: the load balancer's own status,
+    # or (target group ARN, the target's status, seconds) when a target answered.
+    _elb_status: int | None = None
+    _target: tuple[str, int | None, float] | None = None
+
     def _plane(self) -> DataPlane:
         plane: DataPlane = self.server.attributes["plane"]
         return plane
 
     def _error(self, status: int, reason: str) -> None:
+        self._elb_status = status
         self.send_simple(status, _error_body(status, reason), "text/html", server_header=ALB_SERVER)
 
     def _handle(self) -> None:
@@ -245,6 +256,16 @@ class _LoadBalancerHandler(QuietHandler):
             self.close_connection = True  # the listener is gone; so is this connection
             return
         lb, listener = found
+        self._elb_status = self._target = None
+        try:
+            self._answer(plane, lb, listener)
+        finally:
+            tg, status, seconds = self._target or (None, None, None)
+            plane.metrics.served(lb.account_id, lb.region, lb.arn, elb_status=self._elb_status,
+                                 target_group=tg, target_status=status, seconds=seconds)
+
+    def _answer(self, plane: DataPlane, lb: LoadBalancer, listener: Listener) -> None:
+        attrs = self.server.attributes
         request = Request.parse(
             self.command,
             self.path,
@@ -317,8 +338,10 @@ class _LoadBalancerHandler(QuietHandler):
             "X-Forwarded-Port": str(listener.port),
             "X-Amzn-Trace-Id": _trace_id(),
         }
+        began = time.monotonic()
         try:
-            forward(self, upstream, headers)
+            status = forward(self, upstream, headers)
+            self._target = (tg.arn, status, time.monotonic() - began)
         except UpstreamError as exc:
             log.debug("%s: %s", self.server.name, exc)
             self.close_connection = True
@@ -360,6 +383,7 @@ class DataPlane:
         on_event: Callable[[str], None] | None = None,
         health_time_scale: float | None = None,
         only_active: bool = False,
+        metrics_interval: float = 1.0,
     ):
         self.on_event = on_event
         self.only_active = only_active
@@ -373,6 +397,7 @@ class DataPlane:
         self.health = HealthMonitor(
             self.resolve_target, interval=health_interval, time_scale=health_time_scale
         )
+        self.metrics = LoadBalancerMetrics(self.unhealthy_hosts, interval=metrics_interval)
         self.rng = random.Random()
         self._round_robin = itertools.count()
         self._lock = threading.RLock()
@@ -453,6 +478,19 @@ class DataPlane:
             source_address=self.address_of(lb.arn),
             timeout=self.upstream_timeout,
         )
+
+    def unhealthy_hosts(self) -> dict[tuple[str, str, str, str], int]:
+        """(account, region, load balancer ARN, target group ARN) -> how many of the group's
+        targets fail the health check, for every group a served load balancer forwards to."""
+        counts = {}
+        for tg_arn, lb in forwarded_groups(list(self._lbs.values())).items():
+            tg = moto_state.target_group(lb.account_id, lb.region, tg_arn)
+            if tg is None:
+                continue
+            failing = sum(1 for t in tg.targets
+                          if self.health.verdict(tg.arn, t.id, t.port).state == "unhealthy")
+            counts[(lb.account_id, lb.region, lb.arn, tg_arn)] = failing
+        return counts
 
     def choose_target(self, tg: TargetGroup) -> Target | None:
         """Round robin over healthy targets; over all registered ones if none is healthy."""
@@ -640,6 +678,7 @@ class DataPlane:
         self._thread = threading.Thread(target=self._loop, name="sandbox-dataplane", daemon=True)
         self._thread.start()
         self.health.start()
+        self.metrics.start()
 
     def stop(self) -> None:
         self._stop.set()
@@ -647,6 +686,7 @@ class DataPlane:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self.health.stop()
+        self.metrics.stop()
         with self._lock:
             for arn in list(self._running):
                 self._stop_listener(arn)

@@ -17,6 +17,11 @@ an Apache (``KeepAliveTimeout 5``) that does not say so.
 
 Every request is remembered (``Origin.requests``) like an access log, headers included, so tests
 can see what the load balancer forwarded.
+
+``fail_forwarded`` (a status, e.g. 500; None by default) plays an application that breaks behind
+a proxy: requests carrying X-Forwarded-For (those the load balancer forwards) get that status,
+while direct visitors and the health checker are served as usual. A test sets it during a
+canary's soak to see the gate revert.
 """
 
 from __future__ import annotations
@@ -126,6 +131,9 @@ class _HTTPSHandler(_OriginHandler):
         if self.command not in ("GET", "HEAD"):
             self.discard_body()
             status, body, ctype = HTTPStatus.METHOD_NOT_ALLOWED, b"405 Not Allowed\n", "text/plain"
+        elif origin.fail_forwarded is not None and "X-Forwarded-For" in self.headers:
+            status = HTTPStatus(origin.fail_forwarded)
+            body, ctype = f"{status.value} {status.phrase}\n".encode(), "text/plain"
         elif path == "/":
             status, body, ctype = HTTPStatus.OK, origin.site.page(), "text/html; charset=utf-8"
         elif path == "/health":
@@ -178,6 +186,7 @@ class Origin:
         self.site = site
         self.keepalive_seconds = keepalive_seconds
         self.advertise_keepalive = advertise_keepalive
+        self.fail_forwarded: int | None = None
         self.certificate = certificate
         self.requests: deque[RequestRecord] = deque(maxlen=log_size)
         self._lock = threading.Lock()

@@ -6,6 +6,8 @@ fails during a soak)."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -17,7 +19,11 @@ import boto3
 import pytest
 
 from migrator.core import planfile
+from migrator_sandbox.runner import Sandbox
+from migrator_sandbox.strict import StrictConfig
 from tests.support.aws_state import account_state
+from tests.support.forkserver import ForkServer, fork_server
+from tests.support.sandbox import addresses, request
 
 DOMAIN = "www.example.com"
 CANARY = ("--canary", "10,50,100", "--soak", "1")
@@ -109,8 +115,8 @@ def test_a_stage_breaking_its_bounds_reverts_every_name_and_a_later_apply_starts
         world: Any, session: boto3.Session, cli: Any, tmp_path: Path) -> None:
     original = account_state(session)
     before = _site_records(session)
-    assert cli("plan", "--domain", DOMAIN, "--out", "p.json", "--canary", "10,50,100",
-               "--soak", "2").status == 0
+    assert cli("plan", "--domain", DOMAIN, "--out", "p.json", "--canary", "10,100",
+               "--soak", "1").status == 0
     failing = WhenSoaking(tmp_path / "p.state.json", lambda: _target_5xx(session, 3))
     failing.start()
     try:
@@ -129,6 +135,160 @@ def test_a_stage_breaking_its_bounds_reverts_every_name_and_a_later_apply_starts
 
     resumed = cli("apply", "p.json", "--yes", "--skip-verify")
     assert resumed.status == 0, resumed.stderr
-    assert "canary stage 1/3" in resumed.stdout  # from the first stage again
+    assert "canary stage 1/2" in resumed.stdout  # from the first stage again
     assert cli("rollback", "p.json", "--yes", "--dns-drain", "0").status == 0
     assert account_state(session) == original
+
+
+# --- the sandbox: the load balancer publishes what it serves -------------------------------------
+
+ORIGIN = "127.0.0.10"
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """One sandbox for the module: each test migrates and rolls back, leaving it as it was."""
+    with Sandbox(workdir=tmp_path_factory.mktemp("sandbox"),
+                 strict_config=StrictConfig.fast()) as sb:
+        yield sb
+
+
+@pytest.fixture
+def site(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
+    for key, value in sandbox.env.items():
+        monkeypatch.setenv(key, value)
+    assert sandbox.origin is not None
+    yield sandbox
+    sandbox.origin.fail_forwarded = None
+
+
+class Client(threading.Thread):
+    """Resolves afresh (no cache) and fetches https://www.example.com/ every 100 ms, noting
+    which address answered."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        super().__init__(daemon=True)
+        self.env = env
+        self.stop = threading.Event()
+        self.ok: list[str] = []
+        self.failed: list[str] = []
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                address = addresses(self.env, DOMAIN)[0]
+                response = request(self.env, address, DOMAIN, "/", timeout=3)
+                if response.status == 200:
+                    self.ok.append(address)
+                else:
+                    self.failed.append(f"{address}: HTTP {response.status}")
+            except Exception as exc:  # every kind of failure counts
+                self.failed.append(f"{type(exc).__name__}: {exc}")
+            time.sleep(0.1)
+
+    def __enter__(self) -> Client:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.join(5)
+
+
+def test_a_full_canary_under_a_polling_client(site: Sandbox, cli: Any) -> None:
+    planned = cli("plan", "--domain", DOMAIN, "--out", "p.json", "--canary", "10,50,100",
+                  "--soak", "1")
+    assert planned.status == 0, planned.stderr
+    options = planfile.load("p.json").options
+    assert options.origin_latency_seconds is not None  # measured by preflight's probe
+    with Client(site.env) as client:
+        applied = cli("apply", "p.json", "--yes")
+        assert applied.status == 0, applied.stderr
+        time.sleep(0.3)
+        seen = set(client.ok)
+        rolled = cli("rollback", "p.json", "--yes", "--dns-drain", "1")
+        assert rolled.status == 0, rolled.stderr
+        time.sleep(0.3)
+    assert client.failed == []
+    assert ORIGIN in seen and seen - {ORIGIN}, "the client never saw the load balancer"
+    assert client.ok[-1] == ORIGIN
+    # the load balancer's own figures, as it served them during the soaks
+    served = [line for line in applied.stdout.splitlines() if "requests " in line]
+    assert served and not all("requests -" in line for line in served), applied.stdout
+    assert [r["ResourceRecords"] for r in _site_records(site.session())] == [
+        [{"Value": ORIGIN}]]
+
+
+def test_an_origin_failing_behind_the_load_balancer_is_reverted_by_the_gate(
+        site: Sandbox, cli: Any, tmp_path: Path) -> None:
+    assert site.origin is not None
+    before = _site_records(site.session())
+    assert cli("plan", "--domain", DOMAIN, "--out", "p.json", "--canary", "50,100",
+               "--soak", "3").status == 0
+
+    def break_the_origin() -> None:
+        assert site.origin is not None
+        site.origin.fail_forwarded = 500
+
+    failing = WhenSoaking(tmp_path / "p.state.json", break_the_origin)
+    with Client(site.env) as client:
+        failing.start()
+        try:
+            failed = cli("apply", "p.json", "--yes")
+        finally:
+            failing.stop.set()
+        reverted_at = len(client.ok) + len(client.failed)
+        time.sleep(0.5)
+    assert failing.done.is_set()
+    assert failed.status == 1, failed.stdout + failed.stderr
+    assert "canary stage 1 (50% to the load balancer) broke its bounds: " \
+           "HTTPCode_Target_5XX_Count" in failed.stderr
+    assert _site_records(site.session()) == before  # values, TTL, no weighted record left
+    assert addresses(site.env, DOMAIN) == [ORIGIN]
+    # The failed share is what the load balancer answered with the origin's 500s; every
+    # request the weights sent to the origin itself was served, and none failed otherwise.
+    assert client.failed, "the client never met the failing share"
+    assert all(f.endswith(": HTTP 500") and not f.startswith(ORIGIN + ":")
+               for f in client.failed), client.failed
+    assert reverted_at < len(client.ok) + len(client.failed)  # polled on after the revert
+    assert cli("rollback", "p.json", "--yes", "--dns-drain", "0").status == 0
+
+
+@pytest.fixture(scope="module")
+def forks() -> Iterator[ForkServer]:
+    """Real `migrator` processes, forked from a warmed-up server (tests/support/forkserver.py)."""
+    with fork_server() as server:
+        yield server
+
+
+def test_sigkill_during_a_soak_then_resume_then_rollback(
+        site: Sandbox, cli: Any, forks: ForkServer, tmp_path: Path) -> None:
+    before = _site_records(site.session())
+    assert cli("plan", "--domain", DOMAIN, "--out", "p.json", "--canary", "10,50,100",
+               "--soak", "2").status == 0
+    child = forks.spawn(["apply", "p.json", "--yes", "--skip-verify"], tmp_path,
+                        {**os.environ, "NO_COLOR": "1"})
+    soaking = WhenSoaking(tmp_path / "p.state.json",
+                          lambda: os.kill(child.pid, signal.SIGKILL), stage=1)
+    soaking.start()
+    try:
+        child.wait(timeout=120)
+    finally:
+        soaking.stop.set()
+    assert soaking.done.is_set(), child.stderr_text()
+    assert child.returncode != 0
+    # killed in the second stage's soak: the weighted pair at 50/50 is live
+    live = {r["SetIdentifier"]: r["Weight"] for r in _site_records(site.session())}
+    assert sorted(live.values()) == [50, 50] and len(live) == 2
+    assert _switch_state("p.json")["status"] == "running"
+
+    resumed = cli("apply", "p.json", "--yes", "--skip-verify")
+    assert resumed.status == 0, resumed.stderr
+    assert "canary stage 1/3" not in resumed.stdout  # went on in stage 2's soak
+    assert "canary stage 2/3: 50% to the load balancer" in resumed.stdout
+    [record] = _site_records(site.session())
+    assert "AliasTarget" in record and "SetIdentifier" not in record
+
+    rolled = cli("rollback", "p.json", "--yes", "--dns-drain", "0")
+    assert rolled.status == 0, rolled.stderr
+    assert _site_records(site.session()) == before
