@@ -4,16 +4,20 @@ journals the stop, and status reads the stage from the journal; going on checks 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
+from migrator.core import actions
 from migrator.core.actions import Action, Traits, Undo
-from migrator.core.executor import Executor
-from migrator.core.plan import DONE, PENDING, Inverse, Step
+from migrator.core.executor import Executor, RunOptions
+from migrator.core.plan import DONE, PENDING, Inverse, PlanOptions, Step
+from migrator.core.planner import build_plan
 from migrator.core.status import READY_TO_SWITCH, phase, status_summary, switch_begun
 from migrator.errors import UsageError
-from tests.unit.test_action_catalogue import Recorder, executor, register
+from tests.support.snapshots import snapshot
+from tests.unit.test_action_catalogue import FakeAws, Recorder, executor, register
 
 
 def staged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rec: Recorder,
@@ -99,3 +103,28 @@ def test_asked_to_stop_once_the_switch_has_begun_nothing_runs(
         again(run, stop_before_switch=True).apply()
     assert rec.ran == ["build", "peek", "switch", "look", "later"]
     assert run.plan.journal == journal
+
+
+def test_a_canary_plan_stops_before_its_first_stage(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The canary's staged switch carries the DNS-switch trait too: the stop comes before it,
+    with every step before it run (stand-ins record them; the planner's steps are real)."""
+    planned = build_plan(snapshot(), PlanOptions(canary_stages=(10, 50, 100)),
+                         plan_id="mig-0a1b2c3d")
+    # Without their parameters: the stand-ins give no outputs for the references to resolve.
+    plan = dataclasses.replace(planned, steps=tuple(
+        dataclasses.replace(step, params={}) for step in planned.steps), states={})
+    rec = Recorder()
+    for step in plan.steps:
+        real = actions.action(step.action)
+        monkeypatch.setitem(actions.ACTIONS, step.action,
+                            dataclasses.replace(real, forward=rec.handler(step.action)))
+    run = Executor(aws=FakeAws(), path=tmp_path / "p.json", plan=plan,
+                   options=RunOptions(check_stale=False, stop_before_switch=True))
+    run.apply()
+    [canary] = [s for s in plan.steps if actions.traits(s).dns_switch]
+    at = plan.steps.index(canary)
+    assert rec.ran == [s.action for s in plan.steps[:at]]
+    assert run.plan.journal[-1] == {**run.plan.journal[-1], "event": "stopped-before-switch",
+                                    "step": canary.id}
+    assert phase(run.plan) == READY_TO_SWITCH
