@@ -145,10 +145,10 @@ def _soak(ctx: Context, p: dict[str, Any], index: int) -> None:
     ends = started + timedelta(seconds=p["SoakSeconds"])
     where = (f"canary stage {index + 1}/{len(stages)}: {weight}% to the load balancer, "
              f"{100 - weight}% to the origin")
+    left = (ends - ctx.clock.now()).total_seconds()
+    ctx.progress(f"{where}; soak {max(0.0, left):.0f} s")
     while True:
-        left = (ends - ctx.clock.now()).total_seconds()
         if left > 0:
-            ctx.progress(f"{where}; soak {left:.0f} s left")
             ctx.clock.sleep(min(PROGRESS_INTERVAL, left))
         figures = canary_gate.read_figures(ctx.aws, p["Metrics"]["LoadBalancerArn"],
                                            p["Metrics"]["TargetGroupArn"], started,

@@ -4,7 +4,9 @@ plan's bounds (the Flagger / Argo Rollouts kind of analysis, on the ALB's own me
 Figures (namespace AWS/ApplicationELB, 60-second periods, as the load balancer publishes them):
 HTTPCode_Target_5XX_Count and HTTPCode_ELB_5XX_Count (Sum over the soak),
 UnHealthyHostCount (the Maximum seen), TargetResponseTime (the highest per-minute Average), and
-RequestCount (Sum, shown, not bounded). A figure with no data (no request yet) breaks no bound.
+RequestCount (Sum, shown, not bounded). A count without data is 0 (a load balancer publishes
+counts only when they are not zero); another figure without data (no request yet, or no
+target group in use) is None and breaks no bound.
 """
 
 from __future__ import annotations
@@ -60,9 +62,11 @@ def read_figures(aws: Any, load_balancer_arn: str, target_group_arn: str, since:
     values = aws.cloudwatch.elb_metric_values(queries, since, end + timedelta(seconds=PERIOD),
                                               PERIOD)
     figures: Figures = {}
-    for qid, (metric, _dims, _stat, combine) in _QUERIES.items():
+    for qid, (metric, _dims, stat, combine) in _QUERIES.items():
         read = values.get(qid) or []
-        figures[metric] = float(combine(read)) if read else None
+        # A load balancer publishes a count only when it is not zero: no data is none counted.
+        nothing = 0.0 if stat == "Sum" else None
+        figures[metric] = float(combine(read)) if read else nothing
     return figures
 
 
