@@ -357,3 +357,14 @@ def test_the_undo_restores_the_originals_exactly_from_any_stage(aws: FakeAws,
 def test_the_dimensions_are_the_arn_suffixes() -> None:
     assert canary_gate.arn_suffix(LB_ARN, "lb") == "app/www/abc"
     assert canary_gate.arn_suffix(TG_ARN, "tg") == "targetgroup/www-tg/def"
+
+
+def test_after_the_undo_a_later_apply_starts_from_the_first_stage(aws: FakeAws) -> None:
+    """As after a failed verification by name, which puts the original records back."""
+    clock, state = SteppedClock(), StepState()
+    canary.canary_switch(_context(aws, clock, state), _params())
+    canary.restore_from_canary(_context(aws, clock, state), _params())
+    aws.route53.batches.clear()
+    clock.slept.clear()
+    canary.canary_switch(_context(aws, clock, state), _params())
+    assert len(aws.route53.batches) == 3 and sum(clock.slept) == 120

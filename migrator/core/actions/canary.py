@@ -184,6 +184,8 @@ def _revert(ctx: Context, p: dict[str, Any], index: int,
 
 def restore_from_canary(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
     """Every name back on its original record, from whatever stage it is at."""
+    # A later apply (after a failed verification put DNS back) starts from the first stage.
+    ctx.observe(reverted={"restored": True, "at": now()})
     changed = move_to(ctx, p, 0, purpose="restore",
                       stale_hint="restore it by hand; migrator does not overwrite changes it "
                                  "did not make")
