@@ -122,7 +122,8 @@ def build_parser(plugins: Sequence[PluginCommand] = ()) -> ArgumentParser:
                         "preflight proposes)")
     p.add_argument("--ssl-policy", default=None, metavar="POLICY",
                    help="TLS policy of the HTTPS listener "
-                        "(default ELBSecurityPolicy-TLS13-1-2-2021-06)")
+                        "(default ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09, the one AWS "
+                        "recommends)")
     p.add_argument("--no-http-redirect", action="store_true",
                    help="no HTTP:80 listener redirecting to HTTPS")
     p.add_argument("--no-lockdown", action="store_true",

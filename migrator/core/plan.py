@@ -67,6 +67,15 @@ class StepState:
     error: str | None = None
 
 
+# The security policy the ELB documentation recommends for an HTTPS listener ("Security policies
+# for your Application Load Balancer",
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html):
+# the console's default, TLS 1.3 and 1.2 with hybrid post-quantum key exchange for clients that
+# offer it, classic key exchange for the others. The API's own default is TLS 1.0's
+# ELBSecurityPolicy-2016-08, which is why a plan always names its policy.
+RECOMMENDED_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
+
+
 @dataclass(frozen=True)
 class PlanOptions:
     """The choices the plan was made with."""
@@ -74,7 +83,7 @@ class PlanOptions:
     sans: tuple[str, ...] = ()
     health_check_path: str = "/"
     health_check_matcher: str = "200-399"
-    ssl_policy: str = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    ssl_policy: str = RECOMMENDED_TLS_POLICY
     http_redirect: bool = True
     certificate_timeout_seconds: int = 4 * 3600
     # Once the old TTL has passed, admit web traffic to the instance only from the load balancer.

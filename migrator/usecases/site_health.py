@@ -28,7 +28,15 @@ from typing import Any
 from migrator.checks.result import CheckResult, Level
 from migrator.core import actions, planfile
 from migrator.core.actions import LOAD_BALANCER, TARGET_GROUP
-from migrator.core.plan import DONE, REVERTED, REVERTING, SKIPPED, Plan, resolve
+from migrator.core.plan import (
+    DONE,
+    RECOMMENDED_TLS_POLICY,
+    REVERTED,
+    REVERTING,
+    SKIPPED,
+    Plan,
+    resolve,
+)
 from migrator.core.status import clients_moved_at, phase
 from migrator.errors import AwsNotFoundError, MigratorError, PlanMismatchError
 from migrator.net.dns import Dns, dns_skip_reason
@@ -36,11 +44,6 @@ from migrator.usecases import validation
 from migrator.usecases.accounts import Account, Connect
 from migrator.usecases.origin_advice import OriginAdvice, origin_advice
 
-# The newest security policy the ELB documentation recommends for an HTTPS listener ("Security
-# policies for your Application Load Balancer",
-# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html:
-# the console's default, hybrid post-quantum key exchange with TLS 1.3 and 1.2).
-RECOMMENDED_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
 # ACM starts renewing 60 days before expiry; a certificate this close to it was not renewed.
 EXPIRY_ATTENTION_DAYS = 30
 

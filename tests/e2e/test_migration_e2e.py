@@ -121,7 +121,7 @@ def test_www_apply_reaches_end_state(world: Any, session: boto3.Session, cli: An
     assert set(listeners) == {80, 443}  # the health-check warm-up listener is gone
     https, http = listeners[443], listeners[80]
     assert https["Protocol"] == "HTTPS"
-    assert https["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    assert https["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
     assert https["Certificates"][0]["CertificateArn"] == cert_arn
     assert https["DefaultActions"][0]["TargetGroupArn"] == tg["TargetGroupArn"]
     redirect = http["DefaultActions"][0]

@@ -94,13 +94,34 @@ def test_status_of_a_healthy_migrated_site(migrated: Migrated) -> None:
     assert all(len(line.rstrip()) <= 80 for line in health_view.splitlines()), health_view
     for expected in ("ISSUED", "RenewalEligibility ELIGIBLE", "by the load balancer",
                      "in Route53 with ACM's value, answered by DNS", "active",
-                     "an alias to the load balancer", "ELBSecurityPolicy-TLS13-1-2-2021-06",
-                     "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09", "pending: possible from",
+                     "an alias to the load balancer",
+                     "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09, the newest AWS recommends",
+                     "pending: possible from",
                      "none needs attention", f"set_real_ip_from {VPC_CIDR};"):
         assert expected in " ".join(out.split()), (expected, out)
     assert "healthy" in out
-    # The TLS policy is worth knowing (WARN), not a failure; nothing FAILs.
-    assert "WARN" in out and "FAIL" not in out
+    assert "WARN" not in out and "FAIL" not in out
+
+
+def test_an_older_tls_policy_is_worth_knowing_not_a_failure(migrated: Migrated) -> None:
+    """A listener whose policy someone set to an older one: a WARN naming the recommended
+    policy, exit 0 (nothing is broken); the listener is put back afterwards."""
+    elbv2 = migrated.sandbox.session().client("elbv2")
+    lb = planfile.load(migrated.plan).states["load_balancer"].outputs["arn"]
+    https = next(x for x in elbv2.describe_listeners(LoadBalancerArn=lb)["Listeners"]
+                 if x["Port"] == 443)
+    elbv2.modify_listener(ListenerArn=https["ListenerArn"],
+                          SslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06")
+    try:
+        ran = migrated.migrator("status", "p.json")
+    finally:
+        elbv2.modify_listener(ListenerArn=https["ListenerArn"],
+                              SslPolicy=https["SslPolicy"])
+    assert ran.status == 0, ran.stdout + ran.stderr
+    text = " ".join(ran.stdout.split())
+    assert "WARN" in text and "FAIL" not in text
+    assert ("ELBSecurityPolicy-TLS13-1-2-2021-06; the newest AWS recommends is "
+            "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09") in text, ran.stdout
 
 
 def test_status_json_has_the_health_object(migrated: Migrated) -> None:

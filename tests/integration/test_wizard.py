@@ -77,7 +77,7 @@ def test_accepting_every_default_plans_under_plans_and_applies(
     path, plan = only_plan()
     assert path.parent == Path("plans") and path.name.startswith("www.example.com-")
     assert plan["names"] == ["www.example.com"]
-    assert plan["options"]["ssl_policy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    assert plan["options"]["ssl_policy"] == "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
     assert plan["options"]["http_redirect"] is True
     assert plan["options"]["health_check_path"] == "/"
     assert plan["options"]["lockdown"] is True

@@ -149,10 +149,10 @@ def test_whole_plan_for_a_www_subdomain() -> None:
              "Wait until ACM has validated and ISSUED the certificate",
              {"CertificateArn": ref("certificate.arn"), "TimeoutSeconds": 14400}),
         Step("https_listener", "elbv2.create_listener",
-             "Add the HTTPS:443 listener (ELBSecurityPolicy-TLS13-1-2-2021-06) forwarding to "
+             "Add the HTTPS:443 listener (ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09) forwarding to "
              "the target group",
              {"LoadBalancerArn": ref("load_balancer.arn"), "Protocol": "HTTPS", "Port": 443,
-              "SslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+              "SslPolicy": "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
               "Certificates": [{"CertificateArn": ref("certificate.arn")}],
               "DefaultActions": [{"Type": "forward", "TargetGroupArn": ref("target_group.arn")}],
               "Tags": TAGS},
