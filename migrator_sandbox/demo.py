@@ -1,6 +1,7 @@
 """`migrator demo`: the sandbox plus the whole flow, narrated for a newcomer.
 
-inspect → plan (a file under ./plans) → show → apply (with its checks) → verify → rollback →
+inspect → plan (a file under ./plans, the DNS switch as a two-stage canary) → show → apply
+(with its checks and gates) → verify → rollback →
 check that the site answers from the origin again. The demo drives the ordinary CLI commands with
 the sandbox's standard variables, exactly as a user would in a shell after `source .sandbox.env`.
 Exits 0 only if every step and check passed.
@@ -27,6 +28,10 @@ from migrator.net.tls import probe_tls
 from .runner import Sandbox
 
 DEMO_DNS_DRAIN_SECONDS = 3.0
+# The switch in two weighted stages, each soaked briefly: the data plane publishes the load
+# balancer's CloudWatch figures, which the gates read between stages.
+DEMO_CANARY = "50,100"
+DEMO_SOAK_SECONDS = 2.0
 
 
 @contextlib.contextmanager
@@ -100,11 +105,17 @@ def _narrate(host: Host, sandbox: Sandbox, assume_yes: bool) -> int:
                 "inspect", "--domain", domain)
             cli("2. Plan: every step and its undo, written to a file (read-only)",
                 "plan", "--domain", domain, "--health-check-path", "/health",
+                "--canary", DEMO_CANARY, "--soak", f"{DEMO_SOAK_SECONDS:g}",
                 "--out", str(plan_file))
             cli("3. Show: review the plan as you would before committing it",
                 "show", str(plan_file))
             pause("Apply this plan to the sandbox?")
-            cli("4. Apply: certificate, load balancer, checks, then the DNS switch",
+            stages = DEMO_CANARY.replace(",", "% then ")
+            console.print(f"(The DNS switch is a canary: {stages}% of the resolvers' answers go "
+                          f"to the load balancer, each stage soaked for {DEMO_SOAK_SECONDS:g} s "
+                          "while its CloudWatch figures stay within bounds; on AWS a soak takes "
+                          "minutes.)", soft_wrap=True)
+            cli("4. Apply: certificate, load balancer, checks, then the DNS switch in stages",
                 "apply", str(plan_file), "--yes")
             cli("5. Verify: DNS and HTTPS through the site's name", "verify", str(plan_file))
             lb_address = _expect_issuer(console, domain, net, None, "the load balancer (after)")

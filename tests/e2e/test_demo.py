@@ -21,6 +21,7 @@ def test_demo_runs_the_whole_flow_and_exits_zero(tmp_path: Path) -> None:
     out = done.stdout
     for heading in ("1. Inspect", "2. Plan", "3. Show", "4. Apply", "5. Verify", "6. Rollback"):
         assert heading in out
+    assert "canary stage 1/2: 50% to the load balancer" in out
     assert "issued by O=Amazon" in out
     assert "the origin (after rollback), certificate issued by O=Sandbox" in out
     assert "Every step and check passed." in out
