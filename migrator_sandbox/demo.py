@@ -19,6 +19,7 @@ from typing import Protocol
 from rich.console import Console
 from rich.rule import Rule
 
+from migrator.core import planfile
 from migrator.errors import Interrupted, VerificationError
 from migrator.exit_status import ExitStatus
 from migrator.net.config import NetConfig
@@ -130,7 +131,8 @@ def _narrate(host: Host, sandbox: Sandbox, assume_yes: bool) -> int:
             console.print(Rule("Done"))
             console.print(f"[green]Every step and check passed.[/] The site moved to the load "
                           f"balancer ({lb_address}) and back to the instance ({back}). The plan "
-                          f"and its journal are in {plan_file}.")
+                          f"is {plan_file}, unchanged since it was written; its journal is "
+                          f"{planfile.state_path(plan_file)}.", soft_wrap=True)
             return ExitStatus.SUCCESS
         except _StepFailed as failed:
             host.err_console.print(f"[red]demo failed at: {failed.title}[/]")
