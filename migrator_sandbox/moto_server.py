@@ -62,6 +62,37 @@ class SandboxSession(boto3.Session):
 
 
 _running_lock = threading.Lock()
+_listing_lock = threading.Lock()
+_listing_users = 0
+_listing_original: Any = None
+
+
+def _list_modules_once() -> None:
+    """moto's dispatcher lists moto's package directory on every request (a listdir and some
+    150 isdir calls, under the dispatcher's one lock); the listing cannot change while the
+    process runs, so while any MotoServer runs it is made once."""
+    global _listing_users, _listing_original
+    import moto.backends
+
+    with _listing_lock:
+        _listing_users += 1
+        if _listing_users == 1:
+            _listing_original = moto.backends.list_of_moto_modules
+            listing = tuple(_listing_original())
+            moto.backends.list_of_moto_modules = lambda: listing
+
+
+def _list_modules_as_moto_does() -> None:
+    global _listing_users, _listing_original
+    import moto.backends
+
+    with _listing_lock:
+        if _listing_users == 0:  # a start that failed before _list_modules_once
+            return
+        _listing_users -= 1
+        if _listing_users == 0:
+            moto.backends.list_of_moto_modules = _listing_original
+            _listing_original = None
 
 
 def reset_moto_state() -> None:
@@ -112,6 +143,7 @@ class MotoServer:
             if self.exclusive:
                 reset_moto_state()
             moto_fixes.install()
+            _list_modules_once()
             # werkzeug logs every request to stderr; the sandbox prints its own summary.
             wz = logging.getLogger("werkzeug")
             self._werkzeug_level = wz.level
@@ -123,6 +155,7 @@ class MotoServer:
             server.start()
         except BaseException:
             moto_fixes.uninstall()
+            _list_modules_as_moto_does()
             self._restore()
             if self.exclusive:
                 _running_lock.release()
@@ -150,6 +183,7 @@ class MotoServer:
         if self.exclusive:
             reset_moto_state()
         moto_fixes.uninstall()
+        _list_modules_as_moto_does()
         self._restore()
         if self.exclusive:
             _running_lock.release()
