@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.rule import Rule
 from rich.table import Table
@@ -191,6 +191,9 @@ def plan_status(env: Environment, result: PlanStatus, *, as_json: bool) -> None:
         console.print(f"Stopped before the DNS switch at {ready['since'][:19]}Z, as asked: DNS "
                       "is untouched. apply switches it; rollback undoes the rest without "
                       "touching it.", soft_wrap=True, markup=False)
+    canary = summary_.get("canary")
+    if canary:
+        canary_line(console, canary)
     moved = summary_["all_clients_moved_at"]
     if moved and summary_["phase"].startswith("applied"):
         console.print(
@@ -199,6 +202,21 @@ def plan_status(env: Environment, result: PlanStatus, *, as_json: bool) -> None:
             f"{moved}. Keep the instance serving directly until then.", soft_wrap=True)
     if result.health is not None:
         site_health(console, result.health)
+
+
+def canary_line(console: Console, canary: dict[str, Any]) -> None:
+    """Where a staged switch stands (status of a plan whose canary is running or failed)."""
+    stage = (f"canary stage {canary['stage']}/{canary['of']} ({canary['weight']}% to the load "
+             "balancer)")
+    reverted = canary.get("reverted")
+    if reverted and reverted.get("failed"):
+        text = (f"{stage} broke its bounds ({', '.join(reverted['failed'])}): every name is back "
+                "on its original record; apply starts the canary again from stage 1")
+    elif canary.get("soak_started_at"):
+        text = f"{stage}: soaking since {canary['soak_started_at'][:19]}Z; apply resumes it"
+    else:
+        text = f"{stage}: moving the records; apply resumes it"
+    console.print(text[0].upper() + text[1:] + ".", soft_wrap=True, markup=False)
 
 
 def site_health(console: Console, health: SiteHealth) -> None:

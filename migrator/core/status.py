@@ -8,7 +8,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from migrator.core import actions
-from migrator.core.plan import DONE, FAILED, PENDING, REVERTED, REVERTING, SKIPPED, Plan, Step
+from migrator.core.plan import (
+    DONE,
+    FAILED,
+    PENDING,
+    REVERTED,
+    REVERTING,
+    RUNNING,
+    SKIPPED,
+    Plan,
+    Step,
+    StepState,
+)
 
 READY_TO_SWITCH = "ready to switch"
 # The journal event of `apply --stop-before-switch` stopping at the plan's DNS switch.
@@ -31,9 +42,24 @@ def status_summary(plan: Plan) -> dict[str, Any]:
         "old_ttl": switch.outputs.get("old_ttl") if switch else None,
         "all_clients_moved_at": clients_moved_at(switch.outputs) if switch else None,
         "ready_to_switch": _ready_to_switch(plan),
+        "canary": canary_stage(switch_step, switch) if switch_step and switch else None,
         "steps": [{"id": s.id, "status": plan.state(s.id).status,
                    "error": plan.state(s.id).error} for s in plan.steps],
     }
+
+
+def canary_stage(step: Step, state: StepState) -> dict[str, Any] | None:
+    """Where a staged (canary) switch stands, from what its step journaled: the stage (1-based)
+    and its weight, when its soak began, and a revert after a failed gate; None for a switch
+    without stages, or one not begun or finished."""
+    stages = step.params.get("Stages")
+    if not stages or state.status not in (RUNNING, FAILED) or "stage" not in state.observed:
+        return None
+    observed = state.observed
+    reverted = observed.get("reverted")
+    return {"stage": int(observed["stage"]) + 1, "of": len(stages),
+            "weight": observed.get("weight"), "soak_started_at": observed.get("soak_started_at"),
+            "reverted": reverted if isinstance(reverted, dict) else None}
 
 
 def _ready_to_switch(plan: Plan) -> dict[str, Any] | None:

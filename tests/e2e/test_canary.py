@@ -132,6 +132,13 @@ def test_a_stage_breaking_its_bounds_reverts_every_name_and_a_later_apply_starts
     switch = _switch_state("p.json")
     assert switch["status"] == "failed"
     assert switch["observed"]["reverted"]["failed"] == ["HTTPCode_Target_5XX_Count 3 > 0"]
+    status = cli("status", "p.json")
+    assert ("Canary stage 1/2 (10% to the load balancer) broke its bounds "
+            "(HTTPCode_Target_5XX_Count 3 > 0): every name is back on its original record; "
+            "apply starts the canary again from stage 1.") in " ".join(status.stdout.split())
+    canary = json.loads(cli("status", "p.json", "--json").stdout)["canary"]
+    assert canary["stage"] == 1 and canary["of"] == 2 and canary["weight"] == 10
+    assert canary["reverted"]["failed"] == ["HTTPCode_Target_5XX_Count 3 > 0"]
 
     resumed = cli("apply", "p.json", "--yes", "--skip-verify")
     assert resumed.status == 0, resumed.stderr
