@@ -76,6 +76,8 @@ class ForkServer:
     def spawn(self, args: list[str], cwd: Path, env: dict[str, str]) -> Child:
         self._count += 1
         status, stderr = self._dir / f"{self._count}.status", self._dir / f"{self._count}.err"
+        # Made here, not only by the child: a child killed before it opens it has said nothing.
+        stderr.touch()
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._proc.stdin.write(json.dumps({"args": args, "cwd": str(cwd), "env": env,
                                            "status": str(status), "stderr": str(stderr)}) + "\n")
