@@ -21,8 +21,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import filelock
-
 from migrator.core.plan import (
     STATE_FORMAT,
     Plan,
@@ -169,6 +167,8 @@ def locked(path: str | Path, purpose: str) -> Iterator[None]:
     releases it with its last file descriptor: no pid to judge, which could be reused or belong
     to a zombie. The file itself stays and names the last holder, for the refusal message."""
     lock_path = Path(str(path) + ".lock")
+    import filelock  # only apply and rollback lock: `show` and `status` start without it
+
     lock = filelock.FileLock(lock_path, timeout=0, fallback_to_soft=False)
     try:
         lock.acquire()
