@@ -23,7 +23,7 @@ from migrator_sandbox.runner import Sandbox
 from migrator_sandbox.strict import StrictConfig
 from tests.support.aws_state import account_state
 from tests.support.forkserver import ForkServer, fork_server
-from tests.support.sandbox import addresses, request
+from tests.support.sandbox import PollingClient, addresses
 
 DOMAIN = "www.example.com"
 CANARY = ("--canary", "10,50,100", "--soak", "1")
@@ -169,46 +169,13 @@ def site(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]
     sandbox.origin.fail_forwarded = None
 
 
-class Client(threading.Thread):
-    """Resolves afresh (no cache) and fetches https://www.example.com/ every 100 ms, noting
-    which address answered."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        super().__init__(daemon=True)
-        self.env = env
-        self.stop = threading.Event()
-        self.ok: list[str] = []
-        self.failed: list[str] = []
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            try:
-                address = addresses(self.env, DOMAIN)[0]
-                response = request(self.env, address, DOMAIN, "/", timeout=3)
-                if response.status == 200:
-                    self.ok.append(address)
-                else:
-                    self.failed.append(f"{address}: HTTP {response.status}")
-            except Exception as exc:  # every kind of failure counts
-                self.failed.append(f"{type(exc).__name__}: {exc}")
-            time.sleep(0.1)
-
-    def __enter__(self) -> Client:
-        self.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop.set()
-        self.join(5)
-
-
 def test_a_full_canary_under_a_polling_client(site: Sandbox, cli: Any) -> None:
     planned = cli("plan", "--domain", DOMAIN, "--out", "p.json", "--canary", "10,50,100",
                   "--soak", "1")
     assert planned.status == 0, planned.stderr
     options = planfile.load("p.json").options
     assert options.origin_latency_seconds is not None  # measured by preflight's probe
-    with Client(site.env) as client:
+    with PollingClient(site.env) as client:
         applied = cli("apply", "p.json", "--yes")
         assert applied.status == 0, applied.stderr
         time.sleep(0.3)
@@ -238,7 +205,7 @@ def test_an_origin_failing_behind_the_load_balancer_is_reverted_by_the_gate(
         site.origin.fail_forwarded = 500
 
     failing = WhenSoaking(tmp_path / "p.state.json", break_the_origin)
-    with Client(site.env) as client:
+    with PollingClient(site.env) as client:
         failing.start()
         try:
             failed = cli("apply", "p.json", "--yes")

@@ -5,7 +5,6 @@ post-switch verification puts the original DNS back by itself."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ from migrator.checks.verify.model import Check
 from migrator.core import planfile
 from migrator_sandbox.runner import Sandbox
 from migrator_sandbox.strict import StrictConfig
-from tests.support.sandbox import a_record, addresses, request, upsert
+from tests.support.sandbox import PollingClient, a_record, addresses, upsert
 
 DOMAIN = "www.example.com"
 ORIGIN = "127.0.0.10"
@@ -32,32 +31,8 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox
         yield sb
 
 
-class Client(threading.Thread):
-    """Resolves afresh (no cache) and fetches https://www.example.com/ every 100 ms."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        super().__init__(daemon=True)
-        self.env = env
-        self.stop = threading.Event()
-        self.ok: list[str] = []
-        self.failed: list[str] = []
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            try:
-                address = addresses(self.env, DOMAIN)[0]
-                response = request(self.env, address, DOMAIN, "/", timeout=3)
-                if response.status == 200:
-                    self.ok.append(address)
-                else:
-                    self.failed.append(f"{address}: HTTP {response.status}")
-            except Exception as exc:  # every kind of failure counts
-                self.failed.append(f"{type(exc).__name__}: {exc}")
-            time.sleep(0.1)
-
-
 def test_no_request_fails_during_apply_and_rollback(sandbox: Sandbox, cli: Any) -> None:
-    client = Client(sandbox.env)
+    client = PollingClient(sandbox.env)
     client.start()
     try:
         time.sleep(0.5)

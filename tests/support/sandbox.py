@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -293,3 +294,37 @@ def alias_to(name: str, alb: Alb) -> dict[str, Any]:
 
 def a_record(name: str, address: str, ttl: int = 300) -> dict[str, Any]:
     return {"Name": name, "Type": "A", "TTL": ttl, "ResourceRecords": [{"Value": address}]}
+
+
+class PollingClient(threading.Thread):
+    """A visitor of the site: resolves NAME afresh (no cache) through the sandbox's DNS and
+    fetches https://NAME/ every 100 ms, noting which address answered (`ok`) and every failure
+    (`failed`). Use as a context manager around what must not lose a request."""
+
+    def __init__(self, env: dict[str, str], name: str = "www.example.com") -> None:
+        super().__init__(daemon=True)
+        self.env, self.name = env, name
+        self.stop = threading.Event()
+        self.ok: list[str] = []
+        self.failed: list[str] = []
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                address = addresses(self.env, self.name)[0]
+                response = request(self.env, address, self.name, "/", timeout=3)
+                if response.status == 200:
+                    self.ok.append(address)
+                else:
+                    self.failed.append(f"{address}: HTTP {response.status}")
+            except Exception as exc:  # every kind of failure counts
+                self.failed.append(f"{type(exc).__name__}: {exc}")
+            time.sleep(0.1)
+
+    def __enter__(self) -> PollingClient:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.join(5)
