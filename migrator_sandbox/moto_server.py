@@ -62,37 +62,43 @@ class SandboxSession(boto3.Session):
 
 
 _running_lock = threading.Lock()
-_listing_lock = threading.Lock()
-_listing_users = 0
-_listing_original: Any = None
+_shortcuts_lock = threading.Lock()
+_shortcuts_users = 0
+_shortcuts_saved: dict[str, Any] = {}
 
 
-def _list_modules_once() -> None:
-    """moto's dispatcher lists moto's package directory on every request (a listdir and some
-    150 isdir calls, under the dispatcher's one lock); the listing cannot change while the
-    process runs, so while any MotoServer runs it is made once."""
-    global _listing_users, _listing_original
+def _dispatch_shortcuts_on() -> None:
+    """Two things moto's server recomputes on every request although they cannot change while
+    the process runs, computed once while any MotoServer runs: the listing of moto's package
+    directory (a listdir and some 150 isdir calls, under the dispatcher's one lock) and the
+    method names of a response class (inspect.getmembers over the class)."""
+    global _shortcuts_users
     import moto.backends
+    import moto.core.responses
 
-    with _listing_lock:
-        _listing_users += 1
-        if _listing_users == 1:
-            _listing_original = moto.backends.list_of_moto_modules
-            listing = tuple(_listing_original())
-            moto.backends.list_of_moto_modules = lambda: listing
-
-
-def _list_modules_as_moto_does() -> None:
-    global _listing_users, _listing_original
-    import moto.backends
-
-    with _listing_lock:
-        if _listing_users == 0:  # a start that failed before _list_modules_once
+    with _shortcuts_lock:
+        _shortcuts_users += 1
+        if _shortcuts_users > 1:
             return
-        _listing_users -= 1
-        if _listing_users == 0:
-            moto.backends.list_of_moto_modules = _listing_original
-            _listing_original = None
+        listing = tuple(moto.backends.list_of_moto_modules())
+        names_of = moto.core.responses.method_names_from_class
+        _shortcuts_saved.update(listing=moto.backends.list_of_moto_modules, names=names_of)
+        moto.backends.list_of_moto_modules = lambda: listing
+        moto.core.responses.method_names_from_class = functools.cache(names_of)
+
+
+def _dispatch_shortcuts_off() -> None:
+    global _shortcuts_users
+    import moto.backends
+    import moto.core.responses
+
+    with _shortcuts_lock:
+        if _shortcuts_users == 0:  # a start that failed before _dispatch_shortcuts_on
+            return
+        _shortcuts_users -= 1
+        if _shortcuts_users == 0:
+            moto.backends.list_of_moto_modules = _shortcuts_saved.pop("listing")
+            moto.core.responses.method_names_from_class = _shortcuts_saved.pop("names")
 
 
 def reset_moto_state() -> None:
@@ -143,7 +149,7 @@ class MotoServer:
             if self.exclusive:
                 reset_moto_state()
             moto_fixes.install()
-            _list_modules_once()
+            _dispatch_shortcuts_on()
             # werkzeug logs every request to stderr; the sandbox prints its own summary.
             wz = logging.getLogger("werkzeug")
             self._werkzeug_level = wz.level
@@ -155,7 +161,7 @@ class MotoServer:
             server.start()
         except BaseException:
             moto_fixes.uninstall()
-            _list_modules_as_moto_does()
+            _dispatch_shortcuts_off()
             self._restore()
             if self.exclusive:
                 _running_lock.release()
@@ -183,7 +189,7 @@ class MotoServer:
         if self.exclusive:
             reset_moto_state()
         moto_fixes.uninstall()
-        _list_modules_as_moto_does()
+        _dispatch_shortcuts_off()
         self._restore()
         if self.exclusive:
             _running_lock.release()
