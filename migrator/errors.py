@@ -136,6 +136,22 @@ class VerificationError(MigratorError):
         self.checks = list(checks)
 
 
+class SitesRevertedError(MigratorError):
+    """In a plan for several sites, the checks of some sites failed: each was reverted alone,
+    the others stay migrated; `sites` maps each reverted site to why."""
+
+    def __init__(self, message: str, *, hint: str | None = None,
+                 sites: dict[str, str] | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.sites = dict(sites or {})
+
+
+class SharedLoadBalancerInUseError(MigratorError):
+    """A rollback would delete a load balancer other plans still have sites on."""
+
+    exit_status = ExitStatus.USAGE
+
+
 class Interrupted(MigratorError):
     """The user pressed Ctrl-C."""
 

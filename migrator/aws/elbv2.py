@@ -97,3 +97,54 @@ class Elbv2:
         except self._client.exceptions.ClientError as exc:
             if error_code(exc) != "ListenerNotFound":
                 raise
+
+    # --- what a load balancer shared by several sites needs -----------------------------------
+
+    def _pages(self, operation: str, key: str, **params: Any) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for page in self._client.get_paginator(operation).paginate(**params):
+            found.extend(page.get(key, []))
+        return found
+
+    def load_balancers(self) -> list[dict[str, Any]]:
+        """Every load balancer of the region (ALB, NLB, GWLB)."""
+        return self._pages("describe_load_balancers", "LoadBalancers")
+
+    def rules(self, listener_arn: str) -> list[dict[str, Any]]:
+        """A listener's rules, its default rule included (Priority "default")."""
+        return self._pages("describe_rules", "Rules", ListenerArn=listener_arn)
+
+    def listener_certificates(self, listener_arn: str) -> list[dict[str, Any]]:
+        """A listener's certificates: the default one (IsDefault) and those added by SNI."""
+        return self._pages("describe_listener_certificates", "Certificates",
+                           ListenerArn=listener_arn)
+
+    def account_limits(self) -> dict[str, int]:
+        """The account's ELB quotas by name ("certificates-per-application-load-balancer")."""
+        limits = self._pages("describe_account_limits", "Limits")
+        return {limit["Name"]: int(limit["Max"]) for limit in limits
+                if str(limit.get("Max", "")).isdigit()}
+
+    def add_listener_certificates(self, listener_arn: str, arns: list[str]) -> None:
+        self._client.add_listener_certificates(
+            ListenerArn=listener_arn, Certificates=[{"CertificateArn": a} for a in arns])
+
+    def remove_listener_certificates(self, listener_arn: str, arns: list[str]) -> None:
+        self._client.remove_listener_certificates(
+            ListenerArn=listener_arn, Certificates=[{"CertificateArn": a} for a in arns])
+
+    def create_rule(self, **params: Any) -> dict[str, Any]:
+        return self._client.create_rule(**params)["Rules"][0]
+
+    def delete_rule(self, arn: str) -> None:
+        self._client.delete_rule(RuleArn=arn)
+
+    def set_subnets(self, load_balancer_arn: str, subnets: list[str]) -> None:
+        self._client.set_subnets(LoadBalancerArn=load_balancer_arn, Subnets=subnets)
+
+    def add_tags(self, arns: list[str], tags: dict[str, str]) -> None:
+        self._client.add_tags(ResourceArns=arns,
+                              Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+
+    def remove_tags(self, arns: list[str], keys: list[str]) -> None:
+        self._client.remove_tags(ResourceArns=arns, TagKeys=keys)

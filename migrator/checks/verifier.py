@@ -13,6 +13,7 @@ from typing import Any
 from migrator.checks.verify.model import Check
 from migrator.core.actions import traits
 from migrator.core.plan import Plan
+from migrator.core.status import load_balancer_outputs
 from migrator.errors import UsageError, VerificationError
 from migrator.net.config import NetConfig
 
@@ -45,13 +46,13 @@ class Verifier:
 
     def for_plan(self, plan: Plan, health_path: str | None = None) -> list[Check]:
         """The post-switch checks of an applied plan."""
-        lb = plan.states.get("load_balancer")
+        lb = load_balancer_outputs(plan)
         step = next((s for s in plan.steps
                      if traits(s).check and traits(s).restores_dns_on_failure), None)
-        if lb is None or not lb.outputs.get("dns_name") or step is None:
+        if not lb.get("dns_name") or step is None:
             raise VerificationError(f"plan {plan.id} has no load balancer yet",
                                     hint="apply it first: migrator apply <file>")
-        params = {**step.params, "DNSName": lb.outputs["dns_name"]}
+        params = {**step.params, "DNSName": lb["dns_name"]}
         if health_path:
             params["HealthCheckPath"] = health_path
         return self.site(params)

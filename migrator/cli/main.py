@@ -56,11 +56,23 @@ def build_parser(plugins: Sequence[PluginCommand] = ()) -> ArgumentParser:
     p = command("plan", "Write a plan file (read-only towards AWS).")
     p.add_argument("--domain", required=True, action="append",
                    help="the site's name, e.g. www.example.com (repeat to plan several sites "
-                        "at once, each in its own file)")
+                        "at once, each in its own file, or behind one load balancer with "
+                        "--shared-load-balancer)")
     p.add_argument("--san", action="append", default=[], metavar="NAME",
                    help="another name the certificate must cover (repeatable)")
     p.add_argument("--health-check-path", default="/", metavar="PATH",
                    help="path the load balancer checks over HTTPS (default /)")
+    g = p.add_argument_group("sharing a load balancer", "one load balancer for several sites: "
+                             "a host-header rule and a certificate (by SNI) per site")
+    g.add_argument("--shared-load-balancer", action="store_true",
+                   help="put every --domain behind ONE new load balancer, in one plan file")
+    g.add_argument("--load-balancer", metavar="NAME_OR_ARN",
+                   help="put the site on this existing application load balancer instead of "
+                        "a new one (never changes its default action, TLS policy or other "
+                        "sites' rules and certificates)")
+    g.add_argument("--add-subnet", action="store_true",
+                   help="with --load-balancer: add the instance's zone's public subnet to it "
+                        "when it lacks that zone (undone by rollback)")
     p.add_argument("--no-lockdown", action="store_true",
                    help="keep the instance reachable from the internet on 80/443 after the "
                         "cutover (default: once the old TTL has passed, only the load balancer)")

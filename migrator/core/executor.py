@@ -14,6 +14,7 @@ from typing import Any
 from migrator.core import actions, planfile
 from migrator.core.actions import Action, Context, Deferred
 from migrator.core.inspector import inspect_site
+from migrator.core.load_balancers import find_load_balancer, joined_plans
 from migrator.core.plan import (
     DONE,
     FAILED,
@@ -35,6 +36,8 @@ from migrator.errors import (
     MigratorError,
     PlanFileError,
     PlanMismatchError,
+    SharedLoadBalancerInUseError,
+    SitesRevertedError,
     StalePlanError,
     UsageError,
     VerificationError,
@@ -85,7 +88,8 @@ class Executor:
                        dns_drain_seconds=self.options.dns_drain_seconds if drain else 0.0,
                        delete_timeout=self.options.delete_timeout,
                        wait_for_ttl=self.options.wait_for_ttl, clock=self.options.clock,
-                       fresh_seconds=fresh_seconds, progress=self.reporter.note)
+                       fresh_seconds=fresh_seconds, progress=self.reporter.note,
+                       site=step.site)
 
     def _outputs(self) -> dict[str, dict[str, Any]]:
         return {sid: {**st.observed, **st.outputs} for sid, st in self.plan.states.items()}
@@ -110,10 +114,17 @@ class Executor:
                                 hint="upgrade migrator or re-plan")
 
     def check_not_stale(self) -> None:
-        """Before the first change: what is live must still be what the plan was made from."""
-        snap = self.plan.snapshot
-        live = self.inspect(self.aws, snap.domain, snap.names[1:])
-        differences = snapshot_differences(snap, live)
+        """Before the first change: what is live must still be what the plan was made from
+        (every site's setup, and the load balancer a site is to join)."""
+        differences: list[str] = []
+        several = len(self.plan.snapshots) > 1
+        for snap in self.plan.snapshots:
+            live = self.inspect(self.aws, snap.domain, snap.names[1:])
+            found = snapshot_differences(snap, live)
+            if snap.load_balancer is not None:
+                found += load_balancer_differences(
+                    snap, find_load_balancer(self.aws, snap.load_balancer.arn))
+            differences += [f"{snap.domain}: {d}" if several else d for d in found]
         if differences:
             raise StalePlanError(
                 "the setup changed since the plan was made: " + "; ".join(differences),
@@ -125,7 +136,9 @@ class Executor:
         """Run every unfinished step; returns why apply stopped early (a deferred step, or the
         stop before the DNS switch that was asked for), or None when the plan is complete."""
         states = self.plan.states
-        if any(st.status in (REVERTED, REVERTING) for st in states.values()):
+        alone = reverted_sites(self.plan)
+        if any(st.status in (REVERTED, REVERTING) for sid, st in states.items()
+               if self._site_of(sid) not in alone):
             raise PlanFileError("this plan was rolled back",
                                 hint="make a new plan to migrate again")
         stop = self.options.stop_before_switch
@@ -159,9 +172,15 @@ class Executor:
                 self.save()
                 self.reporter.step_finished(step, SKIPPED, 0.0, False)
                 continue
+            if step.site is not None and step.site in reverted_sites(self.plan):
+                continue
             try:
                 deferred = self._run(step, action)
-            except VerificationError:
+            except VerificationError as exc:
+                if step.site is not None:
+                    # One site of several: put it back alone; the others go on.
+                    self._revert_site(step.site, exc)
+                    continue
                 if action.traits.restores_dns_on_failure:
                     self._restore_dns_after_failed_verification()
                 raise
@@ -171,7 +190,45 @@ class Executor:
                 return str(deferred)
         self.plan.record("apply-finished")
         self.save()
+        failed = reverted_sites(self.plan)
+        if failed:
+            done = [d for d in self.plan.domains if d not in failed]
+            raise SitesRevertedError(
+                f"{len(failed)} of {len(self.plan.domains)} sites failed their checks and "
+                f"were put back as they were: " + "; ".join(f"{d}: {why}"
+                                                            for d, why in failed.items())
+                + (f" ({', '.join(done)} migrated)" if done else ""),
+                hint="fix each site, then put it on the load balancer with "
+                     "`migrator plan --domain SITE --load-balancer "
+                     f"{self._load_balancer_name()}`", sites=failed)
         return None
+
+    def _site_of(self, step_id: str) -> str | None:
+        return next((s.site for s in self.plan.steps if s.id == step_id), None)
+
+    def _load_balancer_name(self) -> str:
+        step = next((s for s in self.plan.steps if s.id == "load_balancer"), None)
+        return str(step.params.get("Name", "NAME")) if step else "NAME"
+
+    def _revert_site(self, site: str, error: MigratorError) -> None:
+        """Undo what was done for one site of a plan for several, newest first (its DNS records
+        first), leaving the shared load balancer and the other sites as they are; the site's
+        remaining steps will not run."""
+        self.reporter.note(f"{site}: {error.message}; putting {site} back as it was, alone")
+        self.plan.record("site-reverting", site=site, error=error.message)
+        self.save()
+        for step in reversed([s for s in self.plan.steps if s.site == site]):
+            state = self.plan.state(step.id)
+            if state.status in (PENDING, REVERTED):
+                continue
+            if state.status in (SKIPPED, FAILED) or step.inverse is None:
+                state.status, state.reverted_at = REVERTED, now()
+                self.save()
+                continue
+            # The load balancer stays: no need to wait for caches to let go of it.
+            self._undo(step, drain=False)
+        self.plan.record(SITE_REVERTED, site=site, error=error.message)
+        self.save()
 
     def _check_again_before_switch(self) -> None:
         """Going on after a stop before the switch: the checks just before it (through the
@@ -250,8 +307,27 @@ class Executor:
 
     # --- rollback -------------------------------------------------------------------------------
 
+    def check_load_balancer_unused(self) -> None:
+        """A plan that created a load balancer must not delete it while other plans have
+        sites on it (they tag it `migrator:site:<plan id>`)."""
+        step = next((s for s in self.plan.steps if s.id == "load_balancer"), None)
+        if step is None or self.plan.state(step.id).status in (PENDING, REVERTED):
+            return
+        arn = self.plan.state(step.id).outputs.get("arn")
+        if not arn:
+            return
+        others = [p for p in joined_plans(self.aws.elbv2.tags([arn]).get(arn, {}))
+                  if p != self.plan.id]
+        if others:
+            raise SharedLoadBalancerInUseError(
+                f"load balancer {step.params.get('Name', arn)} still serves the sites of "
+                f"plan(s) {', '.join(others)}: rolling this plan back would delete it under them",
+                hint=f"roll back {', '.join(others)} first (`migrator rollback PLAN`), "
+                     "then this one")
+
     def rollback(self) -> None:
         self.check_target()
+        self.check_load_balancer_unused()
         self.plan.record("rollback-started")
         self.save()
         for step in reversed(self.plan.steps):
@@ -299,6 +375,39 @@ class Executor:
         for text in ctx.notes:
             self.reporter.note(text)
         self.reporter.step_finished(step, REVERTED, clock.monotonic() - began, True)
+
+
+SITE_REVERTED = "site-reverted"
+
+
+def reverted_sites(plan: Plan) -> dict[str, str]:
+    """The sites of a plan for several that were put back alone, and why."""
+    return {e["site"]: e.get("error", "") for e in plan.journal
+            if e.get("event") == SITE_REVERTED and e.get("site")}
+
+
+def load_balancer_differences(snap: Snapshot, live: Any) -> list[str]:
+    """What changed on the load balancer a site is to join, that the plan relied on."""
+    planned = snap.load_balancer
+    assert planned is not None
+    diffs = []
+    if live.https_listener_arn != planned.https_listener_arn:
+        diffs.append(f"{planned.name}'s HTTPS:443 listener is now "
+                     f"{live.https_listener_arn or 'gone'}, not "
+                     f"{planned.https_listener_arn or 'absent'}")
+    if live.http_listener_arn != planned.http_listener_arn or \
+            live.http_redirects != planned.http_redirects:
+        diffs.append(f"{planned.name}'s HTTP:80 listener changed")
+    if live.subnets != planned.subnets:
+        diffs.append(f"{planned.name}'s subnets are now {', '.join(live.subnet_ids)}")
+    if live.security_group_ids != planned.security_group_ids:
+        diffs.append(f"{planned.name}'s security groups are now "
+                     f"{', '.join(live.security_group_ids)}")
+    for name in snap.names:
+        rule = live.rule_for_host(name)
+        if rule is not None:
+            diffs.append(f"{name} is now routed by rule {rule.priority} of {planned.name}")
+    return diffs
 
 
 def _visibility_left(finished_at: str | None, at: datetime) -> float:

@@ -34,6 +34,13 @@ def is_ref(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"ref"} and isinstance(value["ref"], str)
 
 
+def ref_parts(value: dict[str, str]) -> tuple[str, str]:
+    """(step id, output name) of a ref: a step of a plan for several sites has its site's
+    domain in its id ("certificate@shop.example.com"), and output names have no dot."""
+    step_id, _, key = value["ref"].rpartition(".")
+    return step_id, key
+
+
 @dataclass(frozen=True)
 class Inverse:
     """How a step is undone: an action and its parameters (refs allowed)."""
@@ -52,6 +59,9 @@ class Step:
     description: str
     params: dict[str, Any]
     inverse: Inverse | None = None
+    # The site (its domain) a step of a plan for several sites belongs to; None: a step every
+    # site shares (the load balancer), or any step of a plan for one site.
+    site: str | None = None
 
 
 @dataclass
@@ -149,6 +159,9 @@ class Plan:
     steps: tuple[Step, ...]
     states: dict[str, StepState] = field(default_factory=dict)
     journal: list[dict[str, Any]] = field(default_factory=list)
+    # A plan for several sites behind one load balancer: the snapshots of the sites after the
+    # first (whose snapshot is `snapshot`), in the order the user named them.
+    more_sites: tuple[Snapshot, ...] = ()
 
     def __post_init__(self) -> None:
         for step in self.steps:
@@ -157,6 +170,24 @@ class Plan:
     @property
     def domain(self) -> str:
         return self.snapshot.domain
+
+    @property
+    def snapshots(self) -> tuple[Snapshot, ...]:
+        """Every site's snapshot, the first site's first."""
+        return (self.snapshot, *self.more_sites)
+
+    @property
+    def domains(self) -> tuple[str, ...]:
+        return tuple(s.domain for s in self.snapshots)
+
+    def site_snapshot(self, site: str | None) -> Snapshot:
+        """The snapshot of the site a step belongs to (the first site's for a shared step)."""
+        if site is None:
+            return self.snapshot
+        for snap in self.snapshots:
+            if snap.domain == site:
+                return snap
+        raise KeyError(site)
 
     def state(self, step_id: str) -> StepState:
         return self.states[step_id]
@@ -172,7 +203,7 @@ class Plan:
         self.journal.append(entry)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "format": FORMAT,
             "id": self.id,
             "created_at": self.created_at,
@@ -185,6 +216,9 @@ class Plan:
             "steps": [_step_dict(s, self.states[s.id]) for s in self.steps],
             "journal": self.journal,
         }
+        if self.more_sites:  # absent for one site, so a plan for one keeps its sha256
+            data["more_sites"] = [snap.to_dict() for snap in self.more_sites]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Plan:
@@ -205,12 +239,15 @@ class Plan:
                     id=raw["id"], action=raw["action"], description=raw["description"],
                     params=raw["params"],
                     inverse=Inverse(inverse["action"], inverse["params"],
-                                    inverse.get("description", "")) if inverse else None))
+                                    inverse.get("description", "")) if inverse else None,
+                    site=raw.get("site")))
                 states[raw["id"]] = StepState(**raw.get("state", {}))
             return cls(id=data["id"], created_at=data["created_at"],
                        snapshot=Snapshot.from_dict(data["snapshot"]),
                        options=PlanOptions(**options), steps=tuple(steps), states=states,
-                       journal=list(data.get("journal", [])))
+                       journal=list(data.get("journal", [])),
+                       more_sites=tuple(Snapshot.from_dict(d)
+                                        for d in data.get("more_sites", ())))
         except (KeyError, TypeError, ValueError) as exc:
             raise PlanFileError(f"the plan file is damaged: {exc.__class__.__name__} {exc}",
                                 hint="re-plan, or restore the file from version control") from exc
@@ -263,7 +300,7 @@ def states_from_content(plan: Plan, data: dict[str, Any]
 
 
 def _step_dict(step: Step, state: StepState) -> dict[str, Any]:
-    return {
+    data = {
         "id": step.id,
         "action": step.action,
         "description": step.description,
@@ -272,6 +309,9 @@ def _step_dict(step: Step, state: StepState) -> dict[str, Any]:
                      "description": step.inverse.description} if step.inverse else None),
         "state": {k: v for k, v in state.__dict__.items()},
     }
+    if step.site is not None:
+        data["site"] = step.site
+    return data
 
 
 class MissingOutput(LookupError):
@@ -285,7 +325,7 @@ def resolve(value: Any, outputs: dict[str, dict[str, Any]], *, lenient: bool = F
     finds the resource by its name and tag) instead of raising MissingOutput.
     """
     if is_ref(value):
-        step_id, _, key = value["ref"].partition(".")
+        step_id, key = ref_parts(value)
         try:
             return outputs[step_id][key]
         except KeyError as exc:

@@ -22,7 +22,7 @@ from migrator.core.actions import lockdown as lockdown_actions
 from migrator.core.gates import BOUNDED, MEANING
 from migrator.core.gates import number as figure
 from migrator.core.lockdown import is_public_web, without_public_web
-from migrator.core.plan import Plan, Step, is_ref, plan_digest
+from migrator.core.plan import Plan, Step, is_ref, plan_digest, ref_parts
 from migrator.core.pricing import (
     ALB_PRICES,
     HOURS_PER_MONTH,
@@ -178,7 +178,7 @@ class _Reader:
     def label(self, value: Any) -> str:
         """A parameter value in words: a ref becomes the name of what it refers to."""
         if is_ref(value):
-            step_id, _, key = value["ref"].partition(".")
+            step_id, key = ref_parts(value)
             step = self.steps.get(step_id)
             if step_id == "certificate":
                 return "the new certificate"
@@ -490,7 +490,7 @@ def _kind_order(draft: _Draft) -> int:
 def _parent(by_step: dict[str, _Draft], value: Any) -> _Draft | None:
     """The resource an earlier step created, that this parameter refers to."""
     if is_ref(value):
-        return by_step.get(value["ref"].partition(".")[0])
+        return by_step.get(ref_parts(value)[0])
     return None
 
 

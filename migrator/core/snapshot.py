@@ -5,8 +5,17 @@ Plain frozen dataclasses, serialisable to the JSON stored in the plan file.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+
+def host_matches(pattern: str, name: str) -> bool:
+    """Whether an ALB host-header condition value matches a host name: case-insensitive, `*`
+    any run of characters, `?` exactly one (Elastic Load Balancing's "Host conditions")."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c)
+                    for c in pattern.lower().rstrip("."))
+    return re.fullmatch(regex, name.lower().rstrip(".")) is not None
 
 
 @dataclass(frozen=True)
@@ -120,6 +129,95 @@ class Follower:
 
 
 @dataclass(frozen=True)
+class ListenerRule:
+    """A rule of a load balancer's HTTPS listener (its default rule is not one of them)."""
+
+    arn: str
+    priority: int
+    # host-header values (a rule without one matches every host, for its other conditions)
+    hosts: tuple[str, ...] = ()
+    # the fields of its other conditions (path-pattern, http-header, ...)
+    other_conditions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LoadBalancer:
+    """A load balancer as a plan that puts a site on it (`--load-balancer`) found it, or as
+    inspect lists one that could take the site."""
+
+    arn: str
+    name: str
+    dns_name: str
+    zone_id: str
+    type: str  # application | network | gateway
+    scheme: str  # internet-facing | internal
+    vpc_id: str
+    state: str
+    ip_address_type: str
+    # (Availability Zone, subnet id) of each of its subnets
+    subnets: tuple[tuple[str, str], ...]
+    security_group_ids: tuple[str, ...] = ()
+    https_listener_arn: str | None = None
+    ssl_policy: str | None = None
+    # the HTTPS listener's certificates, its default one first
+    certificate_arns: tuple[str, ...] = ()
+    rules: tuple[ListenerRule, ...] = ()
+    # rules of its other listeners: the rule quota counts every listener's
+    other_rules: int = 0
+    http_listener_arn: str | None = None
+    # whether that HTTP:80 listener's default action redirects to HTTPS
+    http_redirects: bool = False
+    # the plan that created it (its migrator:plan tag) and the plans that put a site on it
+    # (their migrator:site: tags), when migrator made or joined it
+    created_by: str | None = None
+    joined_by: tuple[str, ...] = ()
+    # the account's quotas (ELB DescribeAccountLimits), per load balancer
+    certificate_quota: int = 25
+    rule_quota: int = 100
+
+    @property
+    def availability_zones(self) -> tuple[str, ...]:
+        return tuple(zone for zone, _subnet in self.subnets)
+
+    @property
+    def subnet_ids(self) -> tuple[str, ...]:
+        return tuple(subnet for _zone, subnet in self.subnets)
+
+    def rule_for_host(self, name: str) -> ListenerRule | None:
+        """The rule that routes host `name` already, if one does."""
+        for rule in sorted(self.rules, key=lambda r: r.priority):
+            if any(host_matches(pattern, name) for pattern in rule.hosts):
+                return rule
+        return None
+
+    def first_catch_all(self) -> ListenerRule | None:
+        """The first rule (by priority) with no host condition: it takes requests for every
+        host that its other conditions match, so a site's rule must come before it."""
+        return min((r for r in self.rules if not r.hosts), key=lambda r: r.priority,
+                   default=None)
+
+    def free_priority(self, below: int | None = None) -> int | None:
+        """The lowest rule priority no rule has (below `below`, if given); None if none is."""
+        taken = {r.priority for r in self.rules}
+        top = below if below is not None else 50001
+        return next((p for p in range(1, top) if p not in taken), None)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LoadBalancer:
+        return cls(**{
+            **data,
+            "subnets": tuple((z, s) for z, s in data["subnets"]),
+            "security_group_ids": tuple(data.get("security_group_ids", ())),
+            "certificate_arns": tuple(data.get("certificate_arns", ())),
+            "rules": tuple(ListenerRule(**{**r, "hosts": tuple(r.get("hosts", ())),
+                                           "other_conditions": tuple(
+                                               r.get("other_conditions", ()))})
+                           for r in data.get("rules", ())),
+            "joined_by": tuple(data.get("joined_by", ())),
+        })
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Everything inspection found, as plain data."""
 
@@ -139,6 +237,8 @@ class Snapshot:
     # on the origin. Plans made before they were recorded load without them (OPTIONAL_FIELDS).
     vpc_cidrs: tuple[str, ...] = ()
     origin_server: str | None = None
+    # The load balancer the site is to join (`plan --load-balancer`), as it was when planned.
+    load_balancer: LoadBalancer | None = None
 
     def records_of(self, name: str, rtype: str | None = None) -> list[RecordSet]:
         fqdn = name.rstrip(".").lower() + "."
@@ -184,10 +284,12 @@ class Snapshot:
             followers=tuple(Follower(**f) for f in data.get("followers", [])),
             vpc_cidrs=tuple(data.get("vpc_cidrs", ())),
             origin_server=data.get("origin_server"),
+            load_balancer=(LoadBalancer.from_dict(data["load_balancer"])
+                           if data.get("load_balancer") else None),
         )
 
 
-OPTIONAL_FIELDS = ("vpc_cidrs", "origin_server")
+OPTIONAL_FIELDS = ("vpc_cidrs", "origin_server", "load_balancer")
 
 
 def _instance(data: dict[str, Any]) -> Instance:

@@ -26,11 +26,23 @@ READY_TO_SWITCH = "ready to switch"
 STOPPED_BEFORE_SWITCH = "stopped-before-switch"
 
 
+def load_balancer_outputs(plan: Plan) -> dict[str, Any]:
+    """The load balancer the plan's site is on: what its load_balancer step recorded (arn,
+    dns_name, zone_id) when the plan creates one, else the one it joins, as planned."""
+    if "load_balancer" in plan.states:
+        return dict(plan.state("load_balancer").outputs)
+    joined = plan.snapshot.load_balancer
+    if joined is None:
+        return {}
+    return {"arn": joined.arn, "dns_name": joined.dns_name, "zone_id": joined.zone_id,
+            "name": joined.name}
+
+
 def status_summary(plan: Plan) -> dict[str, Any]:
     counts: dict[str, int] = {}
     for state in plan.states.values():
         counts[state.status] = counts.get(state.status, 0) + 1
-    lb = plan.state("load_balancer").outputs if "load_balancer" in plan.states else {}
+    lb = load_balancer_outputs(plan)
     switch_step = actions.dns_switch(plan.steps)
     switch = plan.states.get(switch_step.id) if switch_step else None
     return {

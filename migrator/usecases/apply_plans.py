@@ -18,7 +18,7 @@ from migrator.checks.verify.model import Check
 from migrator.core import planfile
 from migrator.core.executor import Executor, Reporter, RunOptions
 from migrator.core.plan import Plan, plan_digest
-from migrator.core.status import stopped_before_switch, switch_begun
+from migrator.core.status import load_balancer_outputs, stopped_before_switch, switch_begun
 from migrator.errors import DigestMismatchError
 from migrator.usecases import validation
 from migrator.usecases.accounts import Account, Connect
@@ -57,7 +57,7 @@ class Applied:
 
     @property
     def load_balancer(self) -> str | None:
-        return self.plan.state("load_balancer").outputs.get("dns_name")
+        return load_balancer_outputs(self.plan).get("dns_name")
 
 
 def plans_to_apply(request: ApplyRequest) -> tuple[LoadedPlan, ...]:

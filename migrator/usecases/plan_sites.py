@@ -20,7 +20,10 @@ from migrator.checks.preflight.idle import with_idle_choice
 from migrator.checks.preflight.records import followers_found
 from migrator.checks.preflight.runner import run_preflight
 from migrator.core import planfile, planner
+from migrator.core import shared_planner as planner_shared
+from migrator.core.load_balancers import find_load_balancer
 from migrator.core.plan import Plan, PlanOptions, plan_digest
+from migrator.errors import PreflightError
 from migrator.usecases import validation
 from migrator.usecases.accounts import Account, Connect
 from migrator.usecases.progress import PlanProgress
@@ -61,6 +64,10 @@ class SiteRequest:
     origin_idle_probe: float | None = None  # None: the default bound
     out: Path | None = None  # None: plans/<domain>-<UTC stamp>.json
     canary: CanaryRequest = field(default_factory=CanaryRequest)
+    # Put the site on this load balancer (name or ARN) instead of a new one of its own, adding
+    # the instance's zone's public subnet to it when it lacks that zone and add_subnet is set.
+    load_balancer: str | None = None
+    add_subnet: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,16 @@ class PlanSitesRequest:
     sites: tuple[SiteRequest, ...]
     account: Account = field(default_factory=Account)
     parallel: int = DEFAULT_PARALLEL
+
+
+@dataclass(frozen=True)
+class SharedPlanRequest:
+    """Several sites behind one new load balancer, in one plan file (`--shared-load-balancer`).
+    Each site's own choices are its SiteRequest's; the plan's file is `out`."""
+
+    sites: tuple[SiteRequest, ...]
+    account: Account = field(default_factory=Account)
+    out: Path | None = None  # None: plans/shared-<first domain>-<UTC stamp>.json
 
 
 @dataclass(frozen=True)
@@ -101,16 +118,72 @@ def plan_site(site: SiteRequest, account: Account, *, connect: Connect,
     names = validation.certificate_names(site.domain, site.sans)
     aws = connect(account)
     snap = inspect(aws, names[0], names[1:])
+    if site.load_balancer:
+        snap = replace(snap, load_balancer=find_load_balancer(aws, site.load_balancer))
     canary = canary_options(site.canary)
     options = PlanOptions(sans=names[1:], health_check_path=path, lockdown=site.lockdown,
                           **canary)
     checked = preflight(aws, snap, net, options, idle_probe=idle_probe,
-                        idle_timeout=idle_timeout, progress=progress)
+                        idle_timeout=idle_timeout, progress=progress,
+                        add_subnet=site.add_subnet)
     options = with_idle_choice(options, checked.findings)
     if options.canary_stages:
         options = replace(options, origin_latency_seconds=origin_latency(checked.findings))
-    plan = build(snap, options, checked)
+    plan = build(snap, options, checked, add_subnet=site.add_subnet)
     return save(plan, out or validation.default_plan_path(snap.domain))
+
+
+def plan_shared(request: SharedPlanRequest, *, connect: Connect, variables: Mapping[str, str],
+                progress_for: Callable[[str], PlanProgress]) -> PlannedSite:
+    """Inspect and run preflight for every site, then write ONE plan putting them all behind
+    one new load balancer. A site preflight refuses refuses the plan (naming the site)."""
+    validation.shared_sites([s.domain for s in request.sites],
+                            [bool(s.load_balancer) for s in request.sites])
+    out = validation.new_plan_path(request.out) if request.out else None
+    net = validation.network_config(variables)
+    aws = connect(request.account)
+    plan_id = planner.new_plan_id()
+    snapshots, options_seen = [], []
+    for site in request.sites:
+        names = validation.certificate_names(site.domain, site.sans)
+        snap = inspect(aws, names[0], names[1:])
+        options = PlanOptions(sans=names[1:],
+                              health_check_path=validation.health_check_path(
+                                  site.health_check_path),
+                              lockdown=site.lockdown, **canary_options(site.canary))
+        checked = preflight(aws, snap, net, options, plan_id,
+                            idle_probe=validation.origin_idle_probe(site.origin_idle_probe),
+                            idle_timeout=validation.idle_timeout(site.idle_timeout),
+                            progress=progress_for(site.domain))
+        try:
+            raise_on_failure(list(checked.findings))
+        except PreflightError as exc:
+            raise PreflightError(f"{site.domain}: {exc.message}", hint=exc.hint) from exc
+        plan_id = checked.plan_id
+        options = with_idle_choice(options, checked.findings)
+        if options.canary_stages:
+            options = replace(options,
+                              origin_latency_seconds=origin_latency(checked.findings))
+        options_seen.append(options)
+        snapshots.append(replace(snap, followers=followers_found(list(checked.findings)),
+                                 origin_server=origin_server_found(list(checked.findings))))
+    plan = planner_shared.build_shared_plan(snapshots, shared_options(options_seen),
+                                            plan_id=plan_id)
+    path = out or validation.default_plan_path(f"shared-{snapshots[0].domain}")
+    return save(plan, path)
+
+
+def shared_options(per_site: Sequence[PlanOptions]) -> PlanOptions:
+    """The options of a plan for several sites: the first site's, with the one load
+    balancer's idle timeout below every origin's, and the slowest origin's latency for the
+    canary's response-time bound."""
+    first = per_site[0]
+    latencies = [o.origin_latency_seconds for o in per_site if o.origin_latency_seconds]
+    idles = [o.origin_idle_seconds for o in per_site if o.origin_idle_seconds is not None]
+    return replace(first, idle_timeout_seconds=min(o.idle_timeout_seconds for o in per_site),
+                   origin_idle_seconds=min(idles) if idles else None,
+                   origin_latency_seconds=max(latencies) if latencies else
+                   first.origin_latency_seconds)
 
 
 def plan_sites(request: PlanSitesRequest, *, connect: Connect, variables: Mapping[str, str],
@@ -164,14 +237,14 @@ def inspect(aws: Aws, domain: str, sans: Sequence[str]) -> Snapshot:
 def preflight(aws: Aws, snap: Snapshot, net: NetConfig, options: PlanOptions,
               plan_id: str | None = None, *, idle_probe: float | None,
               idle_timeout: int | None = None,
-              progress: PlanProgress | None = None) -> Preflight:
+              progress: PlanProgress | None = None, add_subnet: bool = False) -> Preflight:
     """Every preflight check for the names of plan_id (default: a new one), then other names
     if one of those is taken; idle_probe None: the origin's idle connections are not probed."""
     progress = progress or PlanProgress()
     plan_id = plan_id or planner.new_plan_id()
     with progress.preflight_running(idle_probe if idle_probe and idle_timeout is None else None):
         findings = run_preflight(aws, snap, net, options, plan_id, idle_probe=idle_probe,
-                                 idle_timeout=idle_timeout)
+                                 idle_timeout=idle_timeout, add_subnet=add_subnet)
         checked = _with_free_names(aws, snap, options, findings, plan_id)
     progress.preflight_done(checked.findings)
     return checked
@@ -194,12 +267,17 @@ def _with_free_names(aws: Aws, snap: Snapshot, options: PlanOptions,
     return Preflight(tuple(findings), plan_id)
 
 
-def build(snap: Snapshot, options: PlanOptions, checked: Preflight) -> Plan:
-    """The plan, unless preflight refused it (PreflightError naming the first failure)."""
+def build(snap: Snapshot, options: PlanOptions, checked: Preflight, *,
+          add_subnet: bool = False) -> Plan:
+    """The plan, unless preflight refused it (PreflightError naming the first failure): of
+    its own load balancer, or joining snap.load_balancer."""
     findings = list(checked.findings)
     raise_on_failure(findings)
     snap = replace(snap, followers=followers_found(findings),  # shown by `show` as untouched
                    origin_server=origin_server_found(findings))
+    if snap.load_balancer is not None:
+        return planner_shared.build_join_plan(snap, options, add_subnet=add_subnet,
+                                              plan_id=checked.plan_id)
     return planner.build_plan(snap, options, plan_id=checked.plan_id)
 
 

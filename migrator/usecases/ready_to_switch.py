@@ -12,6 +12,7 @@ from pathlib import Path
 
 from migrator.core import actions
 from migrator.core.plan import DONE, Plan
+from migrator.core.status import load_balancer_outputs
 from migrator.net.config import NetConfig
 from migrator.net.dns import LookupFailed, dns_skip_reason, resolve_fresh
 
@@ -29,7 +30,7 @@ class ReadyToSwitch:
 
 
 def ready_to_switch(path: Path, plan: Plan, net: NetConfig) -> ReadyToSwitch:
-    lb = str(plan.state("load_balancer").outputs.get("dns_name", ""))
+    lb = str(load_balancer_outputs(plan).get("dns_name", ""))
     address, no_address = _an_address(lb, plan, net)
     return ReadyToSwitch(path=path, domain=plan.domain, names=tuple(plan.snapshot.names),
                          load_balancer=lb, health_check_path=plan.options.health_check_path,

@@ -226,6 +226,20 @@ def dns_drain(seconds: float) -> float:
     return seconds
 
 
+def shared_sites(domains: Sequence[str], joining: Sequence[bool]) -> None:
+    """A plan for several sites behind one new load balancer: two sites at least, each named
+    once, none of them also joining another load balancer."""
+    if len(dict.fromkeys(domains)) < 2:
+        raise UsageError("--shared-load-balancer puts several sites on one load balancer: "
+                         "name at least two with --domain",
+                         hint="e.g. --domain www.example.com --domain shop.example.com")
+    if len(dict.fromkeys(domains)) != len(domains):
+        raise UsageError("a site is named twice", hint="name each site once with --domain")
+    if any(joining):
+        raise UsageError("--shared-load-balancer makes a new load balancer; --load-balancer "
+                         "joins one that exists", hint="pass one of them")
+
+
 def default_plan_path(domain: str, at: datetime | None = None) -> Path:
     """plans/<domain>-<UTC stamp>.json, where `plan` and the wizard write a new plan."""
     stamp = (at or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")

@@ -14,6 +14,7 @@ from migrator.core import actions
 from migrator.core.actions import LOAD_BALANCER, TARGET_GROUP
 from migrator.core.plan import PlanOptions
 from migrator.core.planner import plan_steps
+from migrator.core.shared_planner import join_plan_steps
 from migrator.core.snapshot import Snapshot
 from migrator.errors import PreflightError
 
@@ -22,7 +23,11 @@ def planned_names(snap: Snapshot, options: PlanOptions, plan_id: str
                   ) -> list[tuple[str, str, str | None]]:
     """(kind, name, vpc id or None) of every named resource the plan creates, as each step's
     action declares them (its `creates` trait)."""
-    return [(r.kind, r.name, r.vpc_id) for step in plan_steps(snap, options, plan_id)
+    if snap.load_balancer is not None:
+        steps = join_plan_steps(snap, options, plan_id, add_subnet=True)
+    else:
+        steps = plan_steps(snap, options, plan_id)
+    return [(r.kind, r.name, r.vpc_id) for step in steps
             for r in actions.named_resources(step, snap)]
 
 

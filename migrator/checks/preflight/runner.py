@@ -16,6 +16,7 @@ from migrator.checks.preflight.cost import check_cost
 from migrator.checks.preflight.healthcheck import check_health
 from migrator.checks.preflight.idle import DEFAULT_BOUND, IdleProbe, choose_idle_timeout
 from migrator.checks.preflight.instance import check_https, check_running
+from migrator.checks.preflight.joining import check_joining
 from migrator.checks.preflight.model import Finding
 from migrator.checks.preflight.network import check_security_groups, check_subnets
 from migrator.checks.preflight.quotas import check_acm_quotas, check_lockdown_quotas
@@ -41,7 +42,7 @@ def _guard(check: str, what: str, run: Callable[[], Finding | list[Finding]]) ->
 
 def run_preflight(aws: Any, snapshot: Snapshot, net: NetConfig, options: PlanOptions,
                   plan_id: str, *, idle_probe: float | None = DEFAULT_BOUND,
-                  idle_timeout: int | None = None) -> list[Finding]:
+                  idle_timeout: int | None = None, add_subnet: bool = False) -> list[Finding]:
     """Every check, in the order a reader wants them: DNS and zone, certificate authority,
     network, lockdown, instance, health check, idle connections, records, ACM, names, cost.
 
@@ -65,7 +66,8 @@ def run_preflight(aws: Any, snapshot: Snapshot, net: NetConfig, options: PlanOpt
     else:
         findings.append(check_delegation(snap, dns))
     findings += _guard("caa", "CAA records", lambda: check_caa(aws, snap, dns))
-    findings.append(check_subnets(snap))
+    joining = snap.load_balancer is not None
+    findings += check_joining(snap, add_subnet=add_subnet) if joining else [check_subnets(snap)]
     findings += check_security_groups(snap)
     findings += check_lockdown_quotas(snap, options, plan_id)
     findings.append(check_running(snap))
@@ -80,8 +82,9 @@ def run_preflight(aws: Any, snapshot: Snapshot, net: NetConfig, options: PlanOpt
     findings.append(check_acm_quotas(snap))
     findings += _guard("names", "the names the plan creates",
                        lambda: check_collisions(aws, snap, options, plan_id))
-    zones = max(2, len(snap.public_subnets_by_zone()))
-    findings.append(check_cost(snap.region, zones))
+    if not joining:
+        zones = max(2, len(snap.public_subnets_by_zone()))
+        findings.append(check_cost(snap.region, zones))
     if idle is not None:
         choice = choose_idle_timeout(idle.result(), override=idle_timeout)
         findings.insert(idle_at, choice.finding)

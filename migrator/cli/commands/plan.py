@@ -12,7 +12,9 @@ from migrator.exit_status import ExitStatus
 from migrator.usecases.plan_sites import (
     CanaryRequest,
     PlanSitesRequest,
+    SharedPlanRequest,
     SiteRequest,
+    plan_shared,
     plan_site,
     plan_sites,
 )
@@ -21,16 +23,37 @@ from migrator.usecases.plan_sites import (
 def run(args: argparse.Namespace, shell: Shell) -> int:
     env = shell.env
     domains = list(dict.fromkeys(args.domain))
-    if len(domains) > 1 and (args.out or args.san or args.json):
+    if args.add_subnet and not args.load_balancer:
+        raise UsageError("--add-subnet goes with --load-balancer",
+                         hint="pass the load balancer to add the subnet to")
+    if args.shared_load_balancer and args.load_balancer:
+        raise UsageError("--shared-load-balancer makes a new load balancer; --load-balancer "
+                         "joins one that exists", hint="pass one of them")
+    if args.shared_load_balancer and args.san:
+        raise UsageError("--san goes with a single --domain: with --shared-load-balancer each "
+                         "--domain is one site", hint="plan a site with extra names apart and "
+                         "join it with --load-balancer")
+    if len(domains) > 1 and not args.shared_load_balancer and (args.out or args.san
+                                                               or args.json):
         raise UsageError("--out, --san and --json go with a single --domain",
-                         hint="plan each such site with its own `migrator plan`")
+                         hint="plan each such site with its own `migrator plan`, or all in one "
+                              "with --shared-load-balancer")
     sites = tuple(SiteRequest(domain=domain, sans=tuple(args.san),
                               health_check_path=args.health_check_path,
                               lockdown=not args.no_lockdown, idle_timeout=args.idle_timeout,
                               origin_idle_probe=args.origin_idle_probe,
                               out=Path(args.out) if args.out else None,
-                              canary=canary_request(args))
+                              canary=canary_request(args), load_balancer=args.load_balancer,
+                              add_subnet=args.add_subnet)
                   for domain in domains)
+    if args.shared_load_balancer:
+        shown = output.FindingsShown(env.err_console if args.json else env.console)
+        site = plan_shared(SharedPlanRequest(sites, account_of(args),
+                                             Path(args.out) if args.out else None),
+                           connect=shell.connect, variables=env.variables,
+                           progress_for=lambda _domain: shown)
+        output.planned(env, site, as_json=args.json)
+        return ExitStatus.SUCCESS
     if len(sites) == 1:
         progress = output.FindingsShown(env.err_console if args.json else env.console)
         site = plan_site(sites[0], account_of(args), connect=shell.connect,

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from migrator.core.actions import acm, canary, ec2, elbv2, lockdown, route53, verify
+from migrator.core.actions import acm, canary, ec2, elbv2, lockdown, route53, sharing, verify
 from migrator.core.actions.model import NO_TRAITS, Action, NamedResource, Traits, Undo
 from migrator.core.plan import Step
 from migrator.core.snapshot import Snapshot
 
 DECLARED: tuple[Action, ...] = (*acm.ACTIONS, *route53.ACTIONS, *canary.ACTIONS, *elbv2.ACTIONS,
-                                *ec2.ACTIONS, *lockdown.ACTIONS, *verify.ACTIONS)
+                                *ec2.ACTIONS, *lockdown.ACTIONS, *verify.ACTIONS,
+                                *sharing.ACTIONS)
 
 
 def _index(entries: Iterable[Action | Undo]) -> dict[str, Action | Undo]:

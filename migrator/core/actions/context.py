@@ -20,6 +20,7 @@ from migrator.core.retry import (
     poll,
     still_in_use,
 )
+from migrator.core.snapshot import Snapshot
 from migrator.errors import AwsError, AwsNotFoundError
 
 T = TypeVar("T")
@@ -48,6 +49,13 @@ class Context:
     fresh_seconds: float = 0.0
     # Says how a long step is going while it runs (the canary's soak); notes are said after.
     progress: Callable[[str], None] = field(default=lambda _text: None)
+    # The site the step belongs to (None: the plan's first site, or a step the sites share).
+    site: str | None = None
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The snapshot of the step's site."""
+        return self.plan.site_snapshot(self.site)
 
     def observe(self, **facts: Any) -> None:
         """Journal what was seen before acting (the undo record), then save the plan."""

@@ -81,7 +81,7 @@ def set_interface_groups(ctx: Context, p: dict[str, Any]) -> dict[str, Any]:
     interfaces = instance_interfaces(raw)
     wanted = p.get("NetworkInterfaceId")
     interface = next((i for i in interfaces if i.id == wanted), None) if wanted else \
-        web_interface(interfaces, ctx.plan.snapshot.instance.public_ip)
+        web_interface(interfaces, ctx.snapshot.instance.public_ip)
     if interface is None:
         raise StalePlanError(
             f"network interface {wanted or '(primary)'} is no longer attached to "

@@ -100,7 +100,7 @@ def delete_validation_records(ctx: Context, p: dict[str, Any]) -> dict[str, Any]
 
 
 def _validation_names_of_other_certificates(ctx: Context, our_arn: str | None) -> set[str]:
-    names = set(ctx.plan.snapshot.names)
+    names = set(ctx.snapshot.names)
     used: set[str] = set()
     statuses = ("ISSUED", "PENDING_VALIDATION", "INACTIVE", "EXPIRED", "FAILED")
     for summary in ctx.aws.acm.list_summaries(statuses):
