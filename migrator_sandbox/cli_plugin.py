@@ -10,6 +10,18 @@ from typing import Any
 from migrator.errors import UsageError
 
 SANDBOX_MODULES = ("moto", "cryptography", "werkzeug", "flask")
+# world.MAX_SITES, not imported: this module must import nothing heavy (see test_startup_imports)
+MAX_SITES = 10
+
+
+def _site_count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= MAX_SITES:
+        raise argparse.ArgumentTypeError(f"a whole number from 1 to {MAX_SITES}, not {text!r}")
+    return count
 
 
 def _refuse_missing(exc: ModuleNotFoundError) -> None:
@@ -30,6 +42,10 @@ class SandboxCommand:
                         help="where to write the export lines (default .sandbox.env)")
         up.add_argument("--acm-delay", type=float, default=5.0, metavar="SECONDS",
                         help="seconds before ACM issues a requested certificate (default 5)")
+        up.add_argument("--sites", type=_site_count, default=1, metavar="N",
+                        help="how many sites the world holds, each on an instance of its own "
+                             "in the same VPC: www.example.com, then shop.example.com, "
+                             f"blog.example.com, ... (default 1, at most {MAX_SITES})")
         up.add_argument("--strict", action="store_true",
                         help="behave like AWS where it differs from moto: eventual consistency, "
                              "provisioning and health check delays, validation by DNS, groups "
@@ -43,7 +59,8 @@ class SandboxCommand:
         except ModuleNotFoundError as exc:
             _refuse_missing(exc)
             raise
-        return int(sandbox_up(args.env_file, args.acm_delay, host.console, strict=args.strict))
+        return int(sandbox_up(args.env_file, args.acm_delay, host.console, strict=args.strict,
+                              sites=args.sites))
 
 
 class DemoCommand:

@@ -5,6 +5,10 @@ another shell), a short summary is printed, and load balancer changes are report
 happen. On Ctrl-C/SIGTERM every part stops and the environment file is removed again (it would
 point at nothing).
 
+``sites=N`` (``migrator sandbox up --sites N``) seeds N sites in all: www.example.com and, each on
+an instance of its own in the same VPC, shop.example.com, blog.example.com, ... (see
+``world.with_sites``), every one served by its own origin.
+
 ``strict=True`` (``migrator sandbox up --strict``) runs the strict AWS world: AWS's eventual
 consistency, provisioning, health-check thresholds, ACM validation through Route 53 and
 PENDING/INSYNC changes, with delays of seconds (``StrictConfig.demo()``).
@@ -78,12 +82,15 @@ def summary(sandbox: Sandbox, env_file: Path) -> Table:
         f"{info.nameserver} udp+tcp",
         f"zone {spec.zone} live from Route 53; *.elb.amazonaws.com",
     )
-    host, https_port = info.origin_https
-    table.add_row(
-        f"origin {world.instance_id}",
-        f"{host}:443 -> {host}:{https_port}\n{host}:80 -> {host}:{info.origin_http[1]}",
-        f"https://{spec.domain}/ (Sandbox Origin CA, expires {info.origin_not_after[:10]})",
-    )
+    http_port = info.origin_http[1]
+    for domain, host, instance_id, not_after in info.sites or [
+        (spec.domain, info.origin_https[0], world.instance_id, info.origin_not_after)
+    ]:
+        table.add_row(
+            f"origin {instance_id}",
+            f"{host}:443 -> {host}:{info.https_port}\n{host}:80 -> {host}:{http_port}",
+            f"https://{domain}/ (Sandbox Origin CA, expires {not_after[:10]})",
+        )
     first, last = info.lb_addresses[0], info.lb_addresses[-1]
     table.add_row(
         "load balancers",
@@ -116,11 +123,13 @@ def sandbox_up(
     console: Console,
     *,
     strict: bool = False,
+    sites: int = 1,
 ) -> int:
     """Run the sandbox until SIGINT/SIGTERM; write ``env_file`` once it is up. Returns 0.
 
     ``strict``: the strict AWS world (``StrictConfig.demo()``, ``acm_delay`` as ACM's issuance
-    delay once the validation records exist)."""
+    delay once the validation records exist). ``sites``: how many sites the world holds (1:
+    www.example.com alone; more: shop.example.com, blog.example.com, ... beside it)."""
     path = Path(env_file or DEFAULT_ENV_FILE)
     stop = threading.Event()
     previous = _install_signal_handlers(stop)
@@ -131,7 +140,7 @@ def sandbox_up(
     written: str | None = None
     try:
         with console.status("starting the sandbox (moto, world, origin, DNS, load balancers)"):
-            sandbox = Sandbox(acm_delay=acm_delay, on_event=on_event, strict=strict)
+            sandbox = Sandbox(acm_delay=acm_delay, on_event=on_event, strict=strict, sites=sites)
             sandbox.start()
         try:
             written = render_env(sandbox.env)

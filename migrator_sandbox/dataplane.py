@@ -10,7 +10,10 @@ a thread also polls moto every ``poll_interval`` seconds (certificates turning I
   ``application`` load balancer is served on that address -- at the real port the connect-to
   table maps 80/443 to (other ports >= 1024 are served as they are). HTTPS presents the ACM
   certificate's names re-issued by the sandbox Amazon CA (same key, serial number and validity
-  as ACM reports), TLS 1.2+, SNI picks among the listener's certificates;
+  as ACM reports), TLS 1.2+, SNI picks among the listener's certificates (see
+  ``CertificateStore.listener_context``), and a change of that set (ModifyListener,
+  AddListenerCertificates, RemoveListenerCertificates, a certificate re-issued) is served from
+  the next handshake on, by the same listener;
 * a listener, certificate or load balancer that goes away stops being served: the port is
   closed (connection refused) and open connections are dropped.
 
@@ -47,6 +50,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from . import firewall, moto_state, pki
@@ -138,9 +142,33 @@ class ServedCertificate:
     names: tuple[str, ...]
     issued: pki.Issued
     context: ssl.SSLContext
+    chain: tuple[x509.Certificate, ...] = ()
 
     def matches(self, server_name: str) -> bool:
         return any(name_matches(n, server_name) for n in self.names)
+
+    def preference(self) -> tuple[int, int]:
+        """How ALB ranks certificates that all match a name: ECDSA before RSA, then the longer
+        key (the hash and the validity period, its further criteria, never differ here)."""
+        key = self.issued.key
+        return (1 if isinstance(key, ec.EllipticCurvePrivateKey) else 0,
+                int(getattr(key, "key_size", 0)))
+
+
+def choose_certificate(
+    certificates: Sequence[ServedCertificate], server_name: str | None
+) -> ServedCertificate:
+    """The certificate a listener presents for ``server_name`` (SNI), as ALB chooses it: the
+    default (the first) without SNI or when no certificate covers the name; else the best of
+    those that do, by ``preference``, the earliest of equals (the default first)."""
+    default = certificates[0]
+    if not server_name:
+        return default
+    matching = [c for c in certificates if c.matches(server_name)]
+    if not matching:
+        return default
+    best = max(c.preference() for c in matching)
+    return next(c for c in matching if c.preference() == best)
 
 
 class CertificateStore:
@@ -149,6 +177,7 @@ class CertificateStore:
     def __init__(self, ca: pki.CertificateAuthority):
         self.ca = ca
         self._cache: dict[tuple[str, bytes], ServedCertificate] = {}
+        self._contexts: dict[tuple[tuple[str, bytes], ...], ssl.SSLContext] = {}
         self._lock = threading.Lock()
 
     def served(self, arn: str) -> ServedCertificate | None:
@@ -183,6 +212,7 @@ class CertificateStore:
             names=tuple(cert.names),
             issued=issued,
             context=pki.server_context(issued, chain),
+            chain=tuple(chain),
         )
         with self._lock:
             self._cache[(arn, fingerprint)] = served
@@ -191,30 +221,44 @@ class CertificateStore:
     def listener_context(
         self, arns: Sequence[str]
     ) -> tuple[tuple[tuple[str, bytes], ...], ssl.SSLContext] | None:
-        """(identity, context) for a listener's certificates; None if the default isn't ISSUED."""
+        """(identity, context) for a listener's certificates, the default one first; None if
+        the default isn't ISSUED. Of the others, those not ISSUED are left out.
+
+        The context presents the default certificate and, through its SNI callback, whichever
+        ``choose_certificate`` picks for the name the client sends. The identity (each served
+        certificate's ARN and fingerprint) changes whenever what is served would, so the data
+        plane swaps a running listener's context exactly then; contexts are kept per identity,
+        so an unchanged listener costs no new context per poll.
+        """
         if not arns:
             return None
         served: list[ServedCertificate] = []
-        for index, arn in enumerate(arns):
+        for index, arn in enumerate(dict.fromkeys(arns)):
             found = self.served(arn)
             if found is None and index == 0:
                 return None
             if found is not None:
                 served.append(found)
         identity = tuple((s.arn, s.fingerprint) for s in served)
+        with self._lock:
+            known = self._contexts.get(identity)
+        if known is not None:
+            return identity, known
         default = served[0]
-        ctx = pki.server_context(default.issued)
+        ctx = pki.server_context(default.issued, default.chain)
         if len(served) > 1:
+            chosen = tuple(served)
 
             def choose(sock: ssl.SSLObject, server_name: str | None, _: ssl.SSLContext) -> None:
-                if not server_name or default.matches(server_name):
-                    return
-                for other in served[1:]:
-                    if other.matches(server_name):
-                        sock.context = other.context
-                        return
+                certificate = choose_certificate(chosen, server_name)
+                if certificate is not default:
+                    sock.context = certificate.context
 
             ctx.sni_callback = choose
+        with self._lock:
+            if len(self._contexts) >= 256:  # listeners come and go; keep the recent ones
+                self._contexts.pop(next(iter(self._contexts)))
+            self._contexts[identity] = ctx
         return identity, ctx
 
 

@@ -17,6 +17,14 @@ leisure, so a correct tool fails on moto or a wrong one passes.
   instance's instance-level list onto its interface (plain moto changed only that list);
   uninstalling writes the union back into moto's list, so plain moto then shows what was seen.
   (The strict world relies on this and installs it too.)
+* A listener's certificates: its default certificate and its certificate list (moto keeps both
+  in one list, the default first). ModifyListener's ``Certificates`` replaces the default only,
+  and the certificates added with AddListenerCertificates stay (moto replaced the whole list);
+  adding a certificate already in the list adds nothing (moto added it again);
+  RemoveListenerCertificates of the default certificate is refused with OperationNotPermitted
+  ("Default certificate cannot be removed", as AWS answers; moto dropped it from the list while
+  the listener kept serving it, and DescribeListenerCertificates then called another one the
+  default).
 * A subnet's IPv6 association state reads `{'State': 'associated'}` as a string, where AWS
   sends `associated` (botocore enum SubnetCidrBlockStateCode).
 
@@ -26,7 +34,9 @@ leisure, so a correct tool fails on moto or a wrong one passes.
 from __future__ import annotations
 
 import copy
+import functools
 import threading
+from collections.abc import Callable
 from typing import Any
 
 _lock = threading.Lock()
@@ -43,8 +53,12 @@ def install() -> None:
         from moto.ec2.models.elastic_network_interfaces import NetworkInterface
         from moto.ec2.models.instances import Instance
         from moto.ec2.models.subnets import Subnet
+        from moto.elbv2.models import ELBv2Backend
         from moto.route53.models import Route53Backend
 
+        for name, make in _LISTENER_FIXES.items():
+            _saved[f"elbv2.{name}"] = ELBv2Backend.__dict__[name]
+            setattr(ELBv2Backend, name, make(ELBv2Backend.__dict__[name]))
         _saved["subnet_ipv6"] = Subnet.__dict__["ipv6_cidr_block_association_set"]
         Subnet.ipv6_cidr_block_association_set = property(_subnet_ipv6)  # type: ignore[method-assign, assignment]  # deliberate moto monkeypatch
         _saved["change"] = Route53Backend.change_resource_record_sets
@@ -67,8 +81,11 @@ def uninstall() -> None:
         from moto.ec2.models.elastic_network_interfaces import NetworkInterface
         from moto.ec2.models.instances import Instance
         from moto.ec2.models.subnets import Subnet
+        from moto.elbv2.models import ELBv2Backend
         from moto.route53.models import Route53Backend
 
+        for name in _LISTENER_FIXES:
+            setattr(ELBv2Backend, name, _saved.pop(f"elbv2.{name}"))
         _groups_back_onto_instances()
         Subnet.ipv6_cidr_block_association_set = _saved.pop("subnet_ipv6")  # type: ignore[method-assign]  # deliberate moto monkeypatch
         Route53Backend.change_resource_record_sets = _saved.pop("change")  # type: ignore[method-assign]  # deliberate moto monkeypatch
@@ -187,6 +204,68 @@ def _change_resource_record_sets(self: Any, zoneid: str, change_list: list[dict[
                                              for r in record["ResourceRecords"]]
             zone.upsert_rrset(record)
         zone.rr_changes.append(original)
+
+
+# -- ELBv2: a listener's default certificate and its certificate list ---------------------------
+
+
+def _listener(backend: Any, arn: str) -> Any:
+    return backend.describe_listeners(load_balancer_arn=None, listener_arns=[arn])[0]
+
+
+def _modify_listener(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def modify_listener(self: Any, arn: str, port: str | None = None,
+                        protocol: str | None = None, ssl_policy: str | None = None,
+                        certificates: list[dict[str, Any]] | None = None,
+                        actions: list[dict[str, Any]] | None = None) -> Any:
+        kept = list(_listener(self, arn).certificates[1:])  # the list, the default aside
+        listener = original(self, arn, port, protocol, ssl_policy, certificates, actions)
+        if certificates:
+            given = [c["CertificateArn"] for c in certificates]
+            listener.certificates = [*given, *(c for c in kept if c not in given[1:])]
+        return listener
+
+    return modify_listener
+
+
+def _add_listener_certificates(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def add_listener_certificates(self: Any, arn: str,
+                                  certificates: list[dict[str, Any]]) -> Any:
+        listed = _listener(self, arn).certificates[1:]
+        fresh = [c for c in certificates if c.get("CertificateArn") not in listed]
+        fresh = list({c.get("CertificateArn"): c for c in fresh}.values())
+        return original(self, arn, fresh)
+
+    return add_listener_certificates
+
+
+def _remove_listener_certificates(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def remove_listener_certificates(self: Any, arn: str,
+                                     certificates: list[dict[str, Any]]) -> None:
+        from moto.elbv2.exceptions import ELBClientError
+
+        listener = _listener(self, arn)
+        default = listener.certificates[0] if listener.certificates else None
+        listed = listener.certificates[1:]
+        arns = {c.get("CertificateArn") for c in certificates}
+        if default in arns and default not in listed:
+            raise ELBClientError("OperationNotPermitted", "Default certificate cannot be removed")
+        # the certificate list loses them; the default entry stays whatever the list held
+        listener.certificates = [
+            *listener.certificates[:1], *(c for c in listed if c not in arns)
+        ]
+
+    return remove_listener_certificates
+
+
+_LISTENER_FIXES: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {
+    "modify_listener": _modify_listener,
+    "add_listener_certificates": _add_listener_certificates,
+    "remove_listener_certificates": _remove_listener_certificates,
+}
 
 
 # -- EC2: groups on interfaces -------------------------------------------------------------------

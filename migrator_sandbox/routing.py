@@ -1,13 +1,21 @@
 """What an ALB listener does with a request: rule matching and the redirect/fixed-response math.
 
 Pure functions over ``moto_state`` views, no I/O, so they are easy to test on their own.
+
+Rules are evaluated by priority, lowest number first, and the first whose conditions all match
+answers (values within one condition are alternatives); the default actions answer when none
+does. Condition values are AWS's patterns, not shell globs: ``*`` matches zero or more
+characters, ``?`` exactly one, ``\\*`` and ``\\?`` the character itself, and every other
+character (``[`` included) only itself. Host header, HTTP header and query string values compare
+case-insensitively, path patterns case-sensitively, as ALB's documentation says.
 """
 
 from __future__ import annotations
 
-import fnmatch
+import functools
 import ipaddress
 import random
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +58,33 @@ class Request:
         return cls(method, host.lower(), path or "/", query, lowered, client, protocol, port)
 
 
+@functools.lru_cache(maxsize=1024)
+def _pattern(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+    """ALB's wildcard pattern as a regular expression (the whole value must match)."""
+    parts: list[str] = []
+    escaped = False
+    for char in pattern:
+        if escaped:
+            parts.append(re.escape(char))
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "*":
+            parts.append(".*")
+        elif char == "?":
+            parts.append(".")
+        else:
+            parts.append(re.escape(char))
+    if escaped:
+        parts.append(re.escape("\\"))
+    return re.compile("".join(parts), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+def wildcard_matches(pattern: str, value: str, *, ignore_case: bool) -> bool:
+    """Does ``value`` match ALB condition value ``pattern`` (``*``, ``?``)?"""
+    return _pattern(pattern, ignore_case).fullmatch(value) is not None
+
+
 def _values(condition: Mapping[str, Any], config_key: str) -> list[Any]:
     config = condition.get(config_key) or {}
     values = config.get("Values") if isinstance(config, Mapping) else None
@@ -61,12 +96,12 @@ def condition_matches(condition: Mapping[str, Any], request: Request) -> bool:
     field = str(condition.get("Field", "")).lower()
     if field == "host-header":
         return any(
-            fnmatch.fnmatchcase(request.host, str(v).lower())
+            wildcard_matches(str(v), request.host, ignore_case=True)
             for v in _values(condition, "HostHeaderConfig")
         )
     if field == "path-pattern":
         return any(
-            fnmatch.fnmatchcase(request.path, str(v))
+            wildcard_matches(str(v), request.path, ignore_case=False)
             for v in _values(condition, "PathPatternConfig")
         )
     if field == "http-request-method":
@@ -78,7 +113,7 @@ def condition_matches(condition: Mapping[str, Any], request: Request) -> bool:
         name = str(config.get("HttpHeaderName", "")).lower()
         value = request.headers.get(name)
         return value is not None and any(
-            fnmatch.fnmatch(value.lower(), str(v).lower()) for v in config.get("Values") or []
+            wildcard_matches(str(v), value, ignore_case=True) for v in config.get("Values") or []
         )
     if field == "query-string":
         pairs = parse_qsl(request.query, keep_blank_values=True)
@@ -86,7 +121,9 @@ def condition_matches(condition: Mapping[str, Any], request: Request) -> bool:
             key = wanted.get("Key") if isinstance(wanted, Mapping) else None
             val = str(wanted.get("Value", "")) if isinstance(wanted, Mapping) else str(wanted)
             for k, v in pairs:
-                if (key is None or fnmatch.fnmatch(k, key)) and fnmatch.fnmatch(v, val):
+                if (key is None or wildcard_matches(str(key), k, ignore_case=True)) and (
+                    wildcard_matches(val, v, ignore_case=True)
+                ):
                     return True
         return False
     if field == "source-ip":
@@ -102,8 +139,9 @@ def condition_matches(condition: Mapping[str, Any], request: Request) -> bool:
 
 
 def select_actions(listener: Listener, request: Request) -> tuple[Action, ...]:
-    """The actions of the first rule (by priority) whose conditions all match, else the defaults."""
-    for rule in listener.rules:
+    """The actions of the first rule (by priority, lowest first) whose conditions all match,
+    else the defaults."""
+    for rule in sorted(listener.rules, key=lambda r: r.priority):
         if rule.conditions and all(condition_matches(c, request) for c in rule.conditions):
             return rule.actions
     return listener.default_actions

@@ -7,6 +7,13 @@
 Everything listens on 127.0.0.0/8 at ports >= 1024. moto's state is process-wide, so one process
 runs one Sandbox at a time.
 
+Several sites: ``Sandbox(sites=3)`` seeds shop.example.com (127.0.0.11) and blog.example.com
+(127.0.0.12) beside www.example.com (127.0.0.10), each on an instance of its own in the same VPC
+(``world.with_sites``); ``Sandbox(spec=WorldSpec(more_sites=(SiteSpec(...), ...)))`` chooses
+them. Every site gets its own origin (``sandbox.origins``, in ``spec.sites`` order; ``origin`` is
+the first) with a certificate of its own, its name in DNS and its address in the connect-to
+table; ``MIGRATOR_SANDBOX_DOMAINS`` lists every site's name.
+
 ``Sandbox(strict=True)`` runs the strict AWS world (``sandbox/strict``) for the sandbox's
 lifetime, installed once the "before" world is seeded (what was there before counts as old):
 eventual consistency, load balancer provisioning, health checks on the target groups' scaled
@@ -47,7 +54,7 @@ from .moto_server import (
 from .origin import Origin, Site, origin_certificate
 from .ports import ConnectTo, ConnectToTable, PortReservation, address_pool, reserve_common_port
 from .strict import StrictAWS, StrictConfig
-from .world import World, WorldSpec, seed_world
+from .world import World, WorldSpec, seed_world, with_sites
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +67,8 @@ HTTPS, HTTP = 443, 80
 class _Keys:
     origin_ca: pki.CertificateAuthority
     amazon_ca: pki.CertificateAuthority
-    origin_cert: pki.Issued
+    origin_cert: pki.Issued  # the first site's
+    site_certs: tuple[pki.Issued, ...] = ()  # every site's, in spec.sites order
 
 
 @dataclass
@@ -77,10 +85,20 @@ class SandboxInfo:
     http_port: int = 0
     ca_bundle: str = ""
     origin_not_after: str = ""
+    # every site: (domain, address, instance id, its origin certificate's expiry), first first
+    sites: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
 class Sandbox:
-    """A local rehearsal world: AWS (moto) + DNS + HTTPS, on loopback."""
+    """A local rehearsal world: AWS (moto) + DNS + HTTPS, on loopback.
+
+    ``spec`` is the "before" world (``WorldSpec()``: www.example.com alone). ``sites=N`` (1 to
+    ``world.MAX_SITES``) gives it N sites in all: ``spec`` with ``with_sites(spec, N)``'s
+    further sites, shop.ZONE at 127.0.0.11, blog.ZONE at 127.0.0.12, ...; a ``spec`` that names
+    its own ``more_sites`` is used as it is (``sites``, if given too, must count them). Each
+    site is served by an origin of its own (:attr:`origins`, :meth:`origin_for`) whose page
+    names the site and its instance; :attr:`world` ``.sites`` has their identifiers.
+    """
 
     def __init__(
         self,
@@ -88,6 +106,7 @@ class Sandbox:
         workdir: str | Path | None = None,
         *,
         spec: WorldSpec | None = None,
+        sites: int | None = None,
         lb_first_address: str = DEFAULT_LB_FIRST_ADDRESS,
         lb_pool_size: int = DEFAULT_LB_POOL_SIZE,
         origin_cert_days: float = 12,
@@ -104,7 +123,7 @@ class Sandbox:
         if self.strict:
             self.strict_config = strict_config or StrictConfig.demo(acm_issue_delay=acm_delay)
         self.strict_layer: StrictAWS | None = None
-        self.spec = spec or WorldSpec()
+        self.spec = _sites_spec(spec or WorldSpec(), sites)
         self.lb_addresses = address_pool(lb_first_address, lb_pool_size)
         self.origin_cert_days = origin_cert_days
         self.enforce_security_groups = enforce_security_groups
@@ -116,6 +135,7 @@ class Sandbox:
         self.moto: MotoServer | None = None
         self.dns: DNSServer | None = None
         self.origin: Origin | None = None
+        self.origins: tuple[Origin, ...] = ()
         self.dataplane: DataPlane | None = None
         self.keys: _Keys | None = None
         self.info = SandboxInfo()
@@ -144,6 +164,13 @@ class Sandbox:
     @property
     def connect_to(self) -> ConnectToTable:
         return self._connect_to
+
+    def origin_for(self, domain: str) -> Origin:
+        """The origin serving ``domain`` (one of :attr:`origins`)."""
+        for origin in self.origins:
+            if origin.site.domain == domain:
+                return origin
+        raise KeyError(domain)
 
     def session(self) -> SandboxSession:
         """A boto3 session on the sandbox's moto (clients get the endpoint automatically)."""
@@ -186,8 +213,12 @@ class Sandbox:
 
     def _start(self) -> None:
         spec = self.spec
-        if spec.address in self.lb_addresses:
-            raise ValueError(f"{spec.address} is both the origin and a load balancer address")
+        site_addresses = [site.address for site in spec.sites]
+        for address in site_addresses:
+            if address in self.lb_addresses:
+                raise ValueError(f"{address} is both an origin and a load balancer address")
+        if len(set(site_addresses)) != len(site_addresses):
+            raise ValueError(f"two sites share an address: {', '.join(site_addresses)}")
         keys_box: dict[str, _Keys | BaseException] = {}
         keys_thread = threading.Thread(
             target=self._make_keys, args=(keys_box,), name="sandbox-pki", daemon=True
@@ -200,7 +231,7 @@ class Sandbox:
         else:
             self.workdir = Path(tempfile.mkdtemp(prefix="migrator-sandbox-"))
 
-        hosts = [spec.address, *self.lb_addresses]
+        hosts = [*site_addresses, *self.lb_addresses]
         https = reserve_common_port(hosts, 18443)
         self._reservations.append(https)
         http = reserve_common_port(hosts, 18080, avoid={https.port})
@@ -243,15 +274,20 @@ class Sandbox:
         )
         self.dns = DNSServer(MotoRecordSource(self.dataplane.load_balancer_addresses))
         self.dns.start()
-        self.origin = Origin(
-            Site(spec.domain, self._world.instance_id),
-            https.take(spec.address),
-            http.take(spec.address),
-            keys.origin_cert,
-            admit_https=self._origin_admit(HTTPS),
-            admit_http=self._origin_admit(HTTP),
-        )
-        self.origin.start()
+        origins = []
+        for site, certificate in zip(self._world.sites, keys.site_certs, strict=True):
+            origin = Origin(
+                Site(site.domain, site.instance_id),
+                https.take(site.address),
+                http.take(site.address),
+                certificate,
+                admit_https=self._origin_admit(site.address, HTTPS),
+                admit_http=self._origin_admit(site.address, HTTP),
+            )
+            origins.append(origin)
+            self.origins = tuple(origins)  # so that stop() stops those started already
+            origin.start()
+        self.origin = self.origins[0]
         self.dataplane.start()
 
         self._check_ready(bundle)
@@ -266,6 +302,11 @@ class Sandbox:
             http_port=http.port,
             ca_bundle=str(bundle),
             origin_not_after=keys.origin_cert.cert.not_valid_after_utc.isoformat(),
+            sites=[
+                (site.domain, site.address, site.instance_id,
+                 cert.cert.not_valid_after_utc.isoformat())
+                for site, cert in zip(self._world.sites, keys.site_certs, strict=True)
+            ],
         )
         self._env = {
             "AWS_ENDPOINT_URL": self.moto.endpoint_url,
@@ -278,6 +319,7 @@ class Sandbox:
             "MIGRATOR_CONNECT_TO": self._connect_to.to_env(),
             "MIGRATOR_CA_BUNDLE": str(bundle.resolve()),
             "MIGRATOR_SANDBOX_DOMAIN": spec.domain,
+            "MIGRATOR_SANDBOX_DOMAINS": ",".join(site.domain for site in spec.sites),
         }
 
     def _make_keys(self, box: dict[str, _Keys | BaseException]) -> None:
@@ -286,18 +328,22 @@ class Sandbox:
             names = [self.spec.domain, *self.spec.extra_a_names]
             if self.spec.zone not in names and self.spec.domain.endswith("." + self.spec.zone):
                 names.append(self.spec.zone)
+            first = origin_certificate(origin_ca, names, days_left=self.origin_cert_days)
+            # every further site has a certificate of its own, for its name alone
+            others = [origin_certificate(origin_ca, [site.domain], days_left=self.origin_cert_days)
+                      for site in self.spec.more_sites]
             box["keys"] = _Keys(
                 origin_ca=origin_ca,
                 amazon_ca=pki.amazon_ca(),
-                origin_cert=origin_certificate(origin_ca, names, days_left=self.origin_cert_days),
+                origin_cert=first,
+                site_certs=(first, *others),
             )
         except BaseException as exc:  # handed to the starting thread
             box["error"] = exc
 
-    def _origin_admit(self, port: int) -> Callable[[str], bool] | None:
+    def _origin_admit(self, address: str, port: int) -> Callable[[str], bool] | None:
         if not self.enforce_security_groups:
             return None
-        address = self.spec.address
 
         def admit(client: str) -> bool:
             plane = self.dataplane
@@ -307,19 +353,23 @@ class Sandbox:
         return admit
 
     def _check_ready(self, bundle: Path) -> None:
-        """Every part answers: DNS has the zone, the origin completes a verified handshake."""
+        """Every part answers: DNS has every site's zone, each origin completes a verified
+        handshake for its site's name."""
         assert self.dns is not None
-        query = dns.message.make_query(self.spec.zone, "SOA")
-        reply = dns.query.udp(query, self.dns.host, port=self.dns.port, timeout=3)
-        if reply.rcode() != dns.rcode.NOERROR or not reply.answer:
-            raise RuntimeError(f"sandbox DNS does not serve {self.spec.zone}")
+        world = self.world
+        for zone in dict.fromkeys(site.zone for site in world.sites):
+            query = dns.message.make_query(zone, "SOA")
+            reply = dns.query.udp(query, self.dns.host, port=self.dns.port, timeout=3)
+            if reply.rcode() != dns.rcode.NOERROR or not reply.answer:
+                raise RuntimeError(f"sandbox DNS does not serve {zone}")
         ctx = ssl.create_default_context(cafile=str(bundle))
-        host, port = self._connect_to.resolve(self.spec.address, HTTPS)
-        with (
-            socket.create_connection((host, port), timeout=3) as raw,
-            ctx.wrap_socket(raw, server_hostname=self.spec.domain),
-        ):
-            pass
+        for site in world.sites:
+            host, port = self._connect_to.resolve(site.address, HTTPS)
+            with (
+                socket.create_connection((host, port), timeout=3) as raw,
+                ctx.wrap_socket(raw, server_hostname=site.domain),
+            ):
+                pass
 
     # -- stop -------------------------------------------------------------------------------
 
@@ -330,7 +380,7 @@ class Sandbox:
         self._started = False
         # the strict layer goes after the data plane's moto hooks (stacked on it) and before
         # moto (whose own corrections it is stacked on)
-        for part in (self.dataplane, self.origin, self.dns, self.strict_layer, self.moto):
+        for part in (self.dataplane, *self.origins, self.dns, self.strict_layer, self.moto):
             if part is not None:
                 try:
                     if isinstance(part, StrictAWS):
@@ -345,9 +395,21 @@ class Sandbox:
         if self.workdir is not None and self._given_workdir is None:
             shutil.rmtree(self.workdir, ignore_errors=True)
         self.dataplane = self.origin = self.dns = self.moto = None
+        self.origins = ()
         self.strict_layer = None
         self._env = None
         self._world = None
+
+
+def _sites_spec(spec: WorldSpec, sites: int | None) -> WorldSpec:
+    """``spec`` with ``sites`` sites in all (None: as it is)."""
+    if sites is None:
+        return spec
+    if spec.more_sites:
+        if len(spec.sites) != sites:
+            raise ValueError(f"sites={sites}, but the spec names {len(spec.sites)} sites")
+        return spec
+    return with_sites(spec, sites)
 
 
 def render_env(env: dict[str, str]) -> str:

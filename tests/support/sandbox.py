@@ -233,6 +233,29 @@ def create_alb(
     )
 
 
+def site_target_group(session: Any, world: Any, name: str, site: Any) -> str:
+    """An HTTPS target group (health check /health) holding one site's instance (a
+    ``world.WorldSite``), as create_alb's holds the first site's; its ARN."""
+    elb = session.client("elbv2")
+    arn: str = elb.create_target_group(
+        Name=name, Protocol="HTTPS", Port=443, VpcId=world.vpc_id, HealthCheckProtocol="HTTPS",
+        HealthCheckPath="/health", TargetType="instance",
+    )["TargetGroups"][0]["TargetGroupArn"]
+    elb.register_targets(TargetGroupArn=arn, Targets=[{"Id": site.instance_id, "Port": 443}])
+    return arn
+
+
+def host_rule(session: Any, listener_arn: str, priority: int, hosts: list[str],
+              target_group_arn: str) -> str:
+    """A listener rule forwarding requests whose Host matches one of ``hosts``; its ARN."""
+    arn: str = session.client("elbv2").create_rule(
+        ListenerArn=listener_arn, Priority=priority,
+        Conditions=[{"Field": "host-header", "HostHeaderConfig": {"Values": hosts}}],
+        Actions=[{"Type": "forward", "TargetGroupArn": target_group_arn}],
+    )["Rules"][0]["RuleArn"]
+    return arn
+
+
 def request_certificate(session: Any, domain: str, sans: list[str]) -> str:
     acm = session.client("acm")
     return acm.request_certificate(
