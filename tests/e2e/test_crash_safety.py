@@ -35,7 +35,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from migrator.core import planfile
 from migrator.errors import PlanFileError
 from migrator_sandbox.strict import StrictAWS
-from migrator_sandbox.world import WorldSpec, seed_world
+from migrator_sandbox.world import SiteSpec, WorldSpec, seed_world
 from tests.support.aws_state import account_state
 from tests.support.forkserver import Child, ForkServer, fork_server
 
@@ -353,4 +353,96 @@ def test_each_kind_of_site_survives_a_kill_inside_its_own_steps(
         reap(proc)
     rolled = cli(*ROLLBACK)
     assert rolled.status == 0, rolled.stderr
+    assert account_state(session) == original
+
+
+# One load balancer for several sites: the steps only such plans have, each killed after AWS
+# carried out its change and before the journal recorded it, on the way in (then apply resumes)
+# and inside its undo (then rollback runs again). Every resource exists once at the end, the
+# other sites keep their rules and certificates, and the account comes back exactly.
+MORE_SITES = (SiteSpec("shop.example.com", "127.0.0.11"), SiteSpec("blog.example.com", "127.0.0.12"))
+SHARED_ARGS = ("--domain", "www.example.com", "--domain", "shop.example.com",
+               "--shared-load-balancer")
+SHARED_STEPS = ("https_listener", "site_rule@shop.example.com",
+                "listener_certificate@shop.example.com", "switch_dns@shop.example.com")
+JOIN_STEPS = ("join_tag", "site_rule", "listener_certificate", "switch_dns")
+
+
+def _host_rules(session: boto3.Session) -> list[tuple[str, ...]]:
+    client = session.client("elbv2", region_name="ap-northeast-1")
+    found = []
+    for lb in client.describe_load_balancers()["LoadBalancers"]:
+        for listener in client.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])[
+                "Listeners"]:
+            for rule in client.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]:
+                for condition in rule["Conditions"]:
+                    if condition["Field"] == "host-header":
+                        found.append(tuple(condition["HostHeaderConfig"]["Values"]))
+    return sorted(found)
+
+
+def _kill_at_each(tmp_path: Path, steps: tuple[str, ...], server: Watch) -> None:
+    """Apply, killed inside each of steps in turn (each process resuming the last), then
+    resumed to the end."""
+    killed = kill_chain(tmp_path, APPLY, [(s, True) for s in steps], "running", server)
+    assert killed == list(steps), killed
+
+
+def _roll_back_killed_at_each(tmp_path: Path, steps: tuple[str, ...], server: Watch) -> None:
+    """Rollback, killed inside the undo of each of steps (newest first), then run again."""
+    undo = [(s, True) for s in reversed(steps)]
+    killed = kill_chain(tmp_path, ROLLBACK, undo, "reverting", server)
+    assert killed == [s for s, _ in undo], killed
+
+
+def test_a_shared_plan_survives_kills_inside_its_own_steps(
+        strict_aws: StrictAWS, session: boto3.Session, cli: Any, tmp_path: Path,
+        server: Watch) -> None:
+    with strict_aws.relaxed():
+        seed_world(session, WorldSpec(more_sites=MORE_SITES[:1]))
+    original = account_state(session)
+    assert cli("plan", *SHARED_ARGS, "--out", "p.json").status == 0
+
+    _kill_at_each(tmp_path, SHARED_STEPS, server)
+    resumed = cli(*APPLY)
+    assert resumed.status == 0, resumed.stderr
+    migrated = account_state(session)
+    assert len(migrated["load_balancers"]) == 1 and len(migrated["certificates"]) == 2
+    assert len(migrated["target_groups"]) == 2
+    assert _host_rules(session) == [("shop.example.com",), ("www.example.com",)]
+
+    _roll_back_killed_at_each(tmp_path, SHARED_STEPS, server)
+    rolled = cli(*ROLLBACK)
+    assert rolled.status == 0, rolled.stderr
+    assert account_state(session) == original
+
+
+def test_a_joining_plan_survives_kills_inside_its_own_steps(
+        strict_aws: StrictAWS, session: boto3.Session, cli: Any, tmp_path: Path,
+        server: Watch) -> None:
+    with strict_aws.relaxed():
+        seed_world(session, WorldSpec(more_sites=MORE_SITES))
+    original = account_state(session)
+    assert cli("plan", *SHARED_ARGS, "--out", "shared.json").status == 0
+    applied = cli("apply", "shared.json", "--yes", "--skip-verify")
+    assert applied.status == 0, applied.stderr
+    shared = account_state(session)
+    lb = planfile.load(tmp_path / "shared.json").state("load_balancer").outputs["arn"]
+    assert cli("plan", "--domain", "blog.example.com", "--load-balancer", lb,
+               "--out", "p.json").status == 0
+
+    _kill_at_each(tmp_path, JOIN_STEPS, server)
+    resumed = cli(*APPLY)
+    assert resumed.status == 0, resumed.stderr
+    joined = account_state(session)
+    assert joined["load_balancers"] == shared["load_balancers"]
+    assert len(joined["certificates"]) == 3 and len(joined["target_groups"]) == 3
+    assert _host_rules(session) == [("blog.example.com",), ("shop.example.com",),
+                                    ("www.example.com",)]
+
+    _roll_back_killed_at_each(tmp_path, JOIN_STEPS, server)
+    rolled = cli(*ROLLBACK)
+    assert rolled.status == 0, rolled.stderr
+    assert account_state(session) == shared
+    assert cli("rollback", "shared.json", "--yes", "--dns-drain", "0").status == 0
     assert account_state(session) == original
