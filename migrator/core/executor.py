@@ -187,21 +187,27 @@ class Executor:
             if deferred is not None:
                 self.plan.record("deferred", step.id, reason=deferred.message)
                 self.save()
+                self._raise_if_sites_reverted(later=str(deferred))
                 return str(deferred)
         self.plan.record("apply-finished")
         self.save()
-        failed = reverted_sites(self.plan)
-        if failed:
-            done = [d for d in self.plan.domains if d not in failed]
-            raise SitesRevertedError(
-                f"{len(failed)} of {len(self.plan.domains)} sites failed their checks and "
-                f"were put back as they were: " + "; ".join(f"{d}: {why}"
-                                                            for d, why in failed.items())
-                + (f" ({', '.join(done)} migrated)" if done else ""),
-                hint="fix each site, then put it on the load balancer with "
-                     "`migrator plan --domain SITE --load-balancer "
-                     f"{self._load_balancer_name()}`", sites=failed)
+        self._raise_if_sites_reverted()
         return None
+
+    def _raise_if_sites_reverted(self, later: str | None = None) -> None:
+        """A plan for several sites some of which were put back alone ends in an error naming
+        them (the others are migrated; `later` says what a later apply still does for them)."""
+        failed = reverted_sites(self.plan)
+        if not failed:
+            return
+        done = [d for d in self.plan.domains if d not in failed]
+        fix = ("fix each site, then put it on the load balancer with `migrator plan --domain "
+               f"SITE --load-balancer {self._load_balancer_name()}`")
+        raise SitesRevertedError(
+            f"{len(failed)} of {len(self.plan.domains)} sites failed their checks and were put "
+            "back as they were: " + "; ".join(f"{d}: {why}" for d, why in failed.items())
+            + (f" ({', '.join(done)} migrated)" if done else ""),
+            hint=f"{fix}; for the others: {later}" if later else fix, sites=failed)
 
     def _site_of(self, step_id: str) -> str | None:
         return next((s.site for s in self.plan.steps if s.id == step_id), None)
