@@ -1,0 +1,117 @@
+"""Sites joining a load balancer that exists, through the CLI on the strict AWS world: a site in
+an Availability Zone the load balancer lacks (refused, or its subnet added and taken away again
+with --add-subnet), and two plans joining at once racing for one rule priority."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from migrator.aws.elbv2 import Elbv2
+from migrator.core import planfile
+from migrator_sandbox.strict import StrictAWS
+from migrator_sandbox.world import SiteSpec, WorldSpec, seed_world
+from tests.support.aws_state import account_state
+
+SHARED = ("plan", "--domain", "www.example.com", "--domain", "docs.example.com",
+          "--shared-load-balancer", "--out", "shared.json")
+
+
+def seed(strict_aws: StrictAWS, session: boto3.Session, *sites: SiteSpec) -> Any:
+    with strict_aws.relaxed():
+        return seed_world(session, WorldSpec(more_sites=(
+            SiteSpec("docs.example.com", "127.0.0.13"), *sites)))
+
+
+def shared_load_balancer(cli: Any) -> dict[str, Any]:
+    assert cli(*SHARED).status == 0
+    applied = cli("apply", "shared.json", "--yes", "--skip-verify")
+    assert applied.status == 0, applied.stderr
+    return dict(planfile.load(Path("shared.json")).state("load_balancer").outputs)
+
+
+def subnets(session: boto3.Session, arn: str) -> list[str]:
+    lb = session.client("elbv2", region_name="ap-northeast-1").describe_load_balancers(
+        LoadBalancerArns=[arn])["LoadBalancers"][0]
+    return sorted(z["SubnetId"] for z in lb["AvailabilityZones"])
+
+
+def test_a_site_in_a_zone_the_load_balancer_lacks(strict_aws: StrictAWS,
+                                                   session: boto3.Session, cli: Any) -> None:
+    world = seed(strict_aws, session, SiteSpec("shop.example.com", "127.0.0.11",
+                                               availability_zone=2))
+    lb = shared_load_balancer(cli)
+    # As if someone else made it: a load balancer in the world's two zones only.
+    session.client("elbv2", region_name="ap-northeast-1").set_subnets(
+        LoadBalancerArn=lb["arn"], Subnets=list(world.subnet_ids.values()))
+    before = account_state(session)
+    shop = world.site("shop.example.com")
+    assert shop.subnet_id not in subnets(session, lb["arn"])
+
+    refused = cli("plan", "--domain", "shop.example.com", "--load-balancer", lb["arn"],
+                  "--out", "shop.json")
+    assert refused.status == 2
+    assert shop.availability_zone in refused.stderr and "--add-subnet" in refused.stderr
+    assert not Path("shop.json").exists() and account_state(session) == before
+
+    planned = cli("plan", "--domain", "shop.example.com", "--load-balancer", lb["arn"],
+                  "--add-subnet", "--out", "shop.json")
+    assert planned.status == 0, planned.stderr
+    original_subnets = subnets(session, lb["arn"])
+    applied = cli("apply", "shop.json", "--yes", "--skip-verify")
+    assert applied.status == 0, applied.stderr + applied.stdout
+    assert subnets(session, lb["arn"]) == sorted([*original_subnets, shop.subnet_id])
+
+    rolled = cli("rollback", "shop.json", "--yes", "--dns-drain", "0")
+    assert rolled.status == 0, rolled.stderr
+    assert subnets(session, lb["arn"]) == original_subnets
+    assert account_state(session) == before
+
+
+def test_two_plans_joining_at_once_take_different_priorities(
+        strict_aws: StrictAWS, session: boto3.Session, cli: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    seed(strict_aws, session, SiteSpec("shop.example.com", "127.0.0.11"),
+         SiteSpec("blog.example.com", "127.0.0.12"))
+    lb = shared_load_balancer(cli)
+    for site in ("shop", "blog"):
+        planned = cli("plan", "--domain", f"{site}.example.com", "--load-balancer", lb["arn"],
+                      "--out", f"{site}.json")
+        assert planned.status == 0, planned.stderr
+
+    # Both plans read the listener's rules, find the same lowest free priority, and only then
+    # create their rules: the later one is refused with PriorityInUse, as on AWS.
+    both_chose = threading.Barrier(2, timeout=30)
+    real_create = Elbv2.create_rule
+    raced: set[int] = set()
+
+    def create_together(self: Elbv2, **params: Any) -> dict[str, Any]:
+        me = threading.get_ident()
+        if me not in raced:
+            raced.add(me)
+            both_chose.wait()
+        return real_create(self, **params)
+
+    monkeypatch.setattr(Elbv2, "create_rule", create_together)
+    applied = cli("apply", "shop.json", "blog.json", "--yes", "--skip-verify")
+    assert applied.status == 0, applied.stderr + applied.stdout
+    assert "rule priority taken by another change meanwhile" in applied.stdout + applied.stderr
+
+    elbv2 = session.client("elbv2", region_name="ap-northeast-1")
+    listener = next(x for x in elbv2.describe_listeners(LoadBalancerArn=lb["arn"])["Listeners"]
+                    if x["Port"] == 443)
+    priorities = {}
+    for rule in elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]:
+        if not rule["IsDefault"]:
+            host = rule["Conditions"][0]["HostHeaderConfig"]["Values"][0]
+            priorities[host] = int(rule["Priority"])
+    assert set(priorities) == {"www.example.com", "docs.example.com", "shop.example.com",
+                               "blog.example.com"}
+    assert len(set(priorities.values())) == 4
+    for site in ("shop", "blog"):
+        recorded = planfile.load(Path(f"{site}.json")).state("site_rule").outputs
+        assert recorded["priority"] == priorities[f"{site}.example.com"]
