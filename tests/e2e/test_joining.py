@@ -16,6 +16,7 @@ from migrator.core import planfile
 from migrator_sandbox.strict import StrictAWS
 from migrator_sandbox.world import SiteSpec, WorldSpec, seed_world
 from tests.support.aws_state import account_state
+from tests.support.sandbox import create_alb
 
 SHARED = ("plan", "--domain", "www.example.com", "--domain", "docs.example.com",
           "--shared-load-balancer", "--out", "shared.json")
@@ -115,3 +116,43 @@ def test_two_plans_joining_at_once_take_different_priorities(
     for site in ("shop", "blog"):
         recorded = planfile.load(Path(f"{site}.json")).state("site_rule").outputs
         assert recorded["priority"] == priorities[f"{site}.example.com"]
+
+
+def test_joining_a_load_balancer_without_https_adds_the_listener_and_takes_it_away(
+        strict_aws: StrictAWS, session: boto3.Session, cli: Any) -> None:
+    """Someone's load balancer with only HTTP:80 (forwarding to their app): the plan adds an
+    HTTPS:443 listener with the modern policy and the site's certificate as its default, a
+    redirect rule for the site on HTTP:80 (the listener's default action is left alone), and
+    rollback removes both."""
+    world = seed(strict_aws, session, SiteSpec("shop.example.com", "127.0.0.11"))
+    with strict_aws.relaxed():
+        alb = create_alb(session, world, "their-app")
+        elbv2 = session.client("elbv2", region_name="ap-northeast-1")
+        http = elbv2.create_listener(
+            LoadBalancerArn=alb.arn, Protocol="HTTP", Port=80,
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": alb.target_group_arn}],
+        )["Listeners"][0]
+    before = account_state(session)
+    planned = cli("plan", "--domain", "shop.example.com", "--load-balancer", "their-app",
+                  "--out", "shop.json")
+    assert planned.status == 0, planned.stderr
+    applied = cli("apply", "shop.json", "--yes", "--skip-verify")
+    assert applied.status == 0, applied.stderr + applied.stdout
+
+    listeners = {x["Port"]: x for x in elbv2.describe_listeners(LoadBalancerArn=alb.arn)[
+        "Listeners"]}
+    assert set(listeners) == {80, 443}
+    https = listeners[443]
+    assert https["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
+    assert https["DefaultActions"][0]["Type"] == "fixed-response"
+    assert listeners[80]["DefaultActions"] == http["DefaultActions"]
+    redirect = [r for r in elbv2.describe_rules(ListenerArn=http["ListenerArn"])["Rules"]
+                if not r["IsDefault"]]
+    assert len(redirect) == 1 and redirect[0]["Actions"][0]["Type"] == "redirect"
+    assert redirect[0]["Conditions"][0]["HostHeaderConfig"]["Values"] == ["shop.example.com"]
+
+    rolled = cli("rollback", "shop.json", "--yes", "--dns-drain", "0")
+    assert rolled.status == 0, rolled.stderr
+    assert account_state(session) == before
+    assert [r for r in elbv2.describe_rules(ListenerArn=http["ListenerArn"])["Rules"]
+            if not r["IsDefault"]] == []
