@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migrator.checks.preflight import Finding, inspect_or_refuse, raise_on_failure
-from migrator.checks.preflight.collisions import check_collisions
+from migrator.checks.preflight.collisions import check_collisions, check_plan_names
 from migrator.checks.preflight.healthcheck import origin_server_found
 from migrator.checks.preflight.idle import with_idle_choice
 from migrator.checks.preflight.records import followers_found
@@ -167,8 +167,17 @@ def plan_shared(request: SharedPlanRequest, *, connect: Connect, variables: Mapp
         options_seen.append(options)
         snapshots.append(replace(snap, followers=followers_found(list(checked.findings)),
                                  origin_server=origin_server_found(list(checked.findings))))
-    plan = planner_shared.build_shared_plan(snapshots, shared_options(options_seen),
-                                            plan_id=plan_id)
+    options = shared_options(options_seen)
+    plan = planner_shared.build_shared_plan(snapshots, options, plan_id=plan_id)
+    for _ in range(NAME_ATTEMPTS):
+        # Each site's names were found free; the shared load balancer's name is the plan's own.
+        if check_plan_names(aws, plan).level != "fail":
+            break
+        plan = planner_shared.build_shared_plan(snapshots, options,
+                                                plan_id=planner.new_plan_id())
+    else:
+        raise PreflightError(f"the names plan {plan.id} would create are taken",
+                             hint="delete the leftovers of an earlier plan, then plan again")
     path = out or validation.default_plan_path(f"shared-{snapshots[0].domain}")
     return save(plan, path)
 

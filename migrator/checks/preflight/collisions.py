@@ -12,7 +12,7 @@ from typing import Any
 from migrator.checks.preflight.model import Finding
 from migrator.core import actions
 from migrator.core.actions import LOAD_BALANCER, TARGET_GROUP
-from migrator.core.plan import PlanOptions
+from migrator.core.plan import Plan, PlanOptions
 from migrator.core.planner import plan_steps
 from migrator.core.shared_planner import join_plan_steps
 from migrator.core.snapshot import Snapshot
@@ -37,6 +37,19 @@ def check_collisions(aws: Any, snap: Snapshot, options: PlanOptions, plan_id: st
     except PreflightError as exc:
         return Finding("names", "info",
                        f"resource names not checked: the plan cannot be built ({exc.message})")
+    return names_finding(aws, wanted, plan_id)
+
+
+def check_plan_names(aws: Any, plan: Plan) -> Finding:
+    """The names a plan that is made already would create (a plan for several sites: the
+    shared load balancer's and every site's)."""
+    wanted = [(r.kind, r.name, r.vpc_id) for step in plan.steps
+              for r in actions.named_resources(step, plan.site_snapshot(step.site))]
+    return names_finding(aws, wanted, plan.id)
+
+
+def names_finding(aws: Any, wanted: list[tuple[str, str, str | None]], plan_id: str) -> Finding:
+    """Which of the wanted (kind, name, vpc id) exist already, as a names finding."""
     taken: list[str] = []
     for kind, name, vpc_id in wanted:
         if kind == LOAD_BALANCER:
