@@ -336,6 +336,10 @@ class Executor:
         self.check_load_balancer_unused()
         self.plan.record("rollback-started")
         self.save()
+        # Several sites' records go back one after the other, and resolvers are given the DNS
+        # drain once, after the last of them, before anything they might still reach goes.
+        several = len(self.plan.snapshots) > 1
+        drain_owed = False
         for step in reversed(self.plan.steps):
             state = self.plan.state(step.id)
             if state.status in (PENDING, REVERTED):
@@ -344,7 +348,15 @@ class Executor:
                 state.status, state.reverted_at = REVERTED, now()
                 self.save()
                 continue
-            self._undo(step)
+            switch = several and actions.traits(step).dns_switch
+            if drain_owed and not switch:
+                self.reporter.note(f"every site's records are back: waiting "
+                                   f"{self.options.dns_drain_seconds:g} s for resolvers to let "
+                                   "go of the load balancer's answers")
+                self.options.clock.sleep(self.options.dns_drain_seconds)
+                drain_owed = False
+            self._undo(step, drain=not switch)
+            drain_owed = drain_owed or switch
         self.plan.record("rollback-finished")
         self.save()
 
