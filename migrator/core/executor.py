@@ -32,6 +32,7 @@ from migrator.core.retry import FRESH_UNDO_WINDOW, SYSTEM_CLOCK, Clock
 from migrator.core.snapshot import Snapshot
 from migrator.core.status import STOPPED_BEFORE_SWITCH, stopped_before_switch, switch_begun
 from migrator.errors import (
+    AwsNotFoundError,
     Interrupted,
     MigratorError,
     PlanFileError,
@@ -322,8 +323,11 @@ class Executor:
         arn = self.plan.state(step.id).outputs.get("arn")
         if not arn:
             return
-        others = [p for p in joined_plans(self.aws.elbv2.tags([arn]).get(arn, {}))
-                  if p != self.plan.id]
+        try:
+            tags = self.aws.elbv2.tags([arn]).get(arn, {})
+        except AwsNotFoundError:
+            return  # deleted already (a rollback interrupted while deleting it)
+        others = [p for p in joined_plans(tags) if p != self.plan.id]
         if others:
             raise SharedLoadBalancerInUseError(
                 f"load balancer {step.params.get('Name', arn)} still serves the sites of "
