@@ -5,7 +5,9 @@ before the DNS switch when asked; roll back what was done in reverse order.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +31,7 @@ from migrator.core.plan import (
     resolve,
 )
 from migrator.core.retry import FRESH_UNDO_WINDOW, SYSTEM_CLOCK, Clock
+from migrator.core.shared_planner import base_step_id
 from migrator.core.snapshot import Snapshot
 from migrator.core.status import STOPPED_BEFORE_SWITCH, stopped_before_switch, switch_begun
 from migrator.errors import (
@@ -51,6 +54,30 @@ class Reporter:
     def step_started(self, step: Step, undo: bool) -> None: ...
     def step_finished(self, step: Step, status: str, seconds: float, undo: bool) -> None: ...
     def note(self, text: str) -> None: ...
+
+
+class _Together(Reporter):
+    """The reporter of steps running at once: one at a time says what it did; the first one
+    started stands for all (a console shows one step running)."""
+
+    def __init__(self, inner: Reporter) -> None:
+        self.inner = inner
+        self.lock = threading.Lock()
+        self.started = False
+
+    def step_started(self, step: Step, undo: bool) -> None:
+        with self.lock:
+            if not self.started:
+                self.started = True
+                self.inner.step_started(step, undo)
+
+    def step_finished(self, step: Step, status: str, seconds: float, undo: bool) -> None:
+        with self.lock:
+            self.inner.step_finished(step, status, seconds, undo)
+
+    def note(self, text: str) -> None:
+        with self.lock:
+            self.inner.note(text)
 
 
 @dataclass
@@ -77,10 +104,13 @@ class Executor:
     reporter: Reporter = field(default_factory=Reporter)
     verifier: Any = None
     inspect: Callable[..., Snapshot] = inspect_site
+    lock: threading.RLock = field(default_factory=threading.RLock)
 
     def save(self) -> None:
-        """Journal the steps' states to the state file beside the plan file at self.path."""
-        planfile.save_state(self.plan, self.path)
+        """Journal the steps' states to the state file beside the plan file at self.path (one
+        save at a time: the same step of several sites may run at once)."""
+        with self.lock:
+            planfile.save_state(self.plan, self.path)
 
     def _context(self, step: Step, *, drain: bool = True, fresh_seconds: float = 0.0
                  ) -> Context:
@@ -90,7 +120,7 @@ class Executor:
                        delete_timeout=self.options.delete_timeout,
                        wait_for_ttl=self.options.wait_for_ttl, clock=self.options.clock,
                        fresh_seconds=fresh_seconds, progress=self.reporter.note,
-                       site=step.site)
+                       site=step.site, lock=self.lock)
 
     def _outputs(self) -> dict[str, dict[str, Any]]:
         return {sid: {**st.observed, **st.outputs} for sid, st in self.plan.states.items()}
@@ -158,38 +188,30 @@ class Executor:
         if resuming_at_switch:
             self._check_again_before_switch()
         self.save()
-        for step in self.plan.steps:
-            state = self.plan.state(step.id)
-            if state.status in (DONE, SKIPPED):
+        for phase in phases(self.plan.steps):
+            failed = reverted_sites(self.plan)
+            pending = [s for s in phase if self.plan.state(s.id).status not in (DONE, SKIPPED)
+                       and (s.site is None or s.site not in failed)]
+            if not pending:
                 continue
-            action = actions.action(step.action)
+            action = actions.action(pending[0].action)
             if stop and action.traits.dns_switch:
-                self.plan.record(STOPPED_BEFORE_SWITCH, step.id)
+                self.plan.record(STOPPED_BEFORE_SWITCH, pending[0].id)
                 self.save()
                 return "stopped before the DNS switch, as asked"
             if self.options.skip_verify and action.traits.check:
-                state.status = SKIPPED
-                self.plan.record("skipped", step.id, reason="--skip-verify")
-                self.save()
-                self.reporter.step_finished(step, SKIPPED, 0.0, False)
+                for step in pending:
+                    self.plan.state(step.id).status = SKIPPED
+                    self.plan.record("skipped", step.id, reason="--skip-verify")
+                    self.save()
+                    self.reporter.step_finished(step, SKIPPED, 0.0, False)
                 continue
-            if step.site is not None and step.site in reverted_sites(self.plan):
-                continue
-            try:
-                deferred = self._run(step, action)
-            except VerificationError as exc:
-                if step.site is not None:
-                    # One site of several: put it back alone; the others go on.
-                    self._revert_site(step.site, exc)
-                    continue
-                if action.traits.restores_dns_on_failure:
-                    self._restore_dns_after_failed_verification()
-                raise
+            deferred = self._run_phase(pending, action)
             if deferred is not None:
-                self.plan.record("deferred", step.id, reason=deferred.message)
+                self.plan.record("deferred", deferred[0].id, reason=deferred[1].message)
                 self.save()
-                self._raise_if_sites_reverted(later=str(deferred))
-                return str(deferred)
+                self._raise_if_sites_reverted(later=str(deferred[1]))
+                return str(deferred[1])
         self.plan.record("apply-finished")
         self.save()
         self._raise_if_sites_reverted()
@@ -209,6 +231,42 @@ class Executor:
             "back as they were: " + "; ".join(f"{d}: {why}" for d, why in failed.items())
             + (f" ({', '.join(done)} migrated)" if done else ""),
             hint=f"{fix}; for the others: {later}" if later else fix, sites=failed)
+
+    def _run_phase(self, steps: list[Step], action: Action) -> tuple[Step, Deferred] | None:
+        """Run one step, or the same step of several sites at once (their waits overlap: ACM,
+        health checks, Route53's INSYNC); a site whose check fails is put back alone. The first
+        deferred step, if any, with its Deferred."""
+        if len(steps) == 1:
+            outcomes: list[Deferred | MigratorError | None] = [self._run_one(steps[0], action)]
+        else:
+            alone, self.reporter = self.reporter, _Together(self.reporter)
+            try:
+                with ThreadPoolExecutor(max_workers=min(len(steps), PARALLEL_SITES)) as pool:
+                    outcomes = list(pool.map(lambda s: self._run_one(s, action), steps))
+            finally:
+                self.reporter = alone
+        for step, outcome in zip(steps, outcomes, strict=True):
+            if isinstance(outcome, VerificationError) and step.site is not None:
+                # One site of several: put it back alone; the others go on.
+                self._revert_site(step.site, outcome)
+        for step, outcome in zip(steps, outcomes, strict=True):
+            if isinstance(outcome, VerificationError) and step.site is not None:
+                continue
+            if isinstance(outcome, MigratorError):
+                if isinstance(outcome, VerificationError) and \
+                        action.traits.restores_dns_on_failure:
+                    self._restore_dns_after_failed_verification()
+                raise outcome
+        return next(((s, o) for s, o in zip(steps, outcomes, strict=True)
+                     if isinstance(o, Deferred)), None)
+
+    def _run_one(self, step: Step, action: Action) -> Deferred | MigratorError | None:
+        """A step's outcome, its error included (raised by the caller, once every step of its
+        phase has ended)."""
+        try:
+            return self._run(step, action)
+        except MigratorError as exc:
+            return exc
 
     def _site_of(self, step_id: str) -> str | None:
         return next((s.site for s in self.plan.steps if s.id == step_id), None)
@@ -400,6 +458,23 @@ class Executor:
 
 
 SITE_REVERTED = "site-reverted"
+# How many sites of a plan run the same step at once.
+PARALLEL_SITES = 8
+
+
+def phases(steps: Sequence[Step]) -> list[list[Step]]:
+    """The plan's steps in the order they run: one by one, except that consecutive steps of
+    different sites doing the same thing (`target_healthy@a`, `target_healthy@b`) run at once."""
+    grouped: list[list[Step]] = []
+    for step in steps:
+        last = grouped[-1] if grouped else None
+        if (last and step.site is not None and last[0].site is not None
+                and base_step_id(step.id) == base_step_id(last[0].id)
+                and step.site not in {s.site for s in last}):
+            last.append(step)
+        else:
+            grouped.append([step])
+    return grouped
 
 
 def reverted_sites(plan: Plan) -> dict[str, str]:

@@ -135,9 +135,11 @@ class _ChecksKept:
         self.load_balancer_checks: list[Check] = []
 
     def load_balancer(self, params: dict[str, Any]) -> list[Check]:
-        self.load_balancer_checks = list(self.inner.load_balancer(params))
-        return self.load_balancer_checks
+        checks = list(self.inner.load_balancer(params))
+        self.load_balancer_checks += checks  # a plan for several sites: each site's
+        return checks
 
     def site(self, params: dict[str, Any]) -> list[Check]:
-        self.site_checks = list(self.inner.site(params))
-        return self.site_checks
+        checks = list(self.inner.site(params))
+        self.site_checks += checks
+        return checks

@@ -5,6 +5,7 @@ AWS to make a new resource visible, delete through "in use")."""
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -51,6 +52,9 @@ class Context:
     progress: Callable[[str], None] = field(default=lambda _text: None)
     # The site the step belongs to (None: the plan's first site, or a step the sites share).
     site: str | None = None
+    # Held while the step's journal entry changes: the same step of several sites may run at
+    # once, and a save must not read an entry half changed.
+    lock: Any = field(default_factory=threading.RLock)
 
     @property
     def snapshot(self) -> Snapshot:
@@ -59,8 +63,9 @@ class Context:
 
     def observe(self, **facts: Any) -> None:
         """Journal what was seen before acting (the undo record), then save the plan."""
-        self.state.observed.update(facts)
-        self.save()
+        with self.lock:
+            self.state.observed.update(facts)
+            self.save()
 
     def mine(self, tags: dict[str, str]) -> bool:
         return tags.get(TAG_KEY) == self.plan.id
