@@ -53,9 +53,13 @@ def build_plan(snapshot: Snapshot, options: PlanOptions, *, plan_id: str | None 
                 steps=tuple(plan_steps(snapshot, options, plan_id)))
 
 
-def plan_steps(snap: Snapshot, opts: PlanOptions, plan_id: str) -> list[Step]:
-    subnets = load_balancer_subnets(snap)
-    records = records_to_switch(snap)
+def plan_steps(snap: Snapshot, opts: PlanOptions, plan_id: str, *,
+               joining: bool = False) -> list[Step]:
+    """The steps of the plan; joining: for a site that joins a load balancer that exists
+    (shared_planner takes the site's own steps from these), so the VPC's subnets are not the
+    new load balancer's to check."""
+    subnets = {} if joining else load_balancer_subnets(snap)
+    records = records_to_switch(snap, joining=joining)
     old_ttl = max(r.ttl or 0 for r in records)
     check_security_group_room(snap)
     suffix = plan_id.removeprefix("mig-")
@@ -393,7 +397,7 @@ def load_balancer_subnets(snap: Snapshot) -> dict[str, Any]:
     return by_zone
 
 
-def records_to_switch(snap: Snapshot) -> list[RecordSet]:
+def records_to_switch(snap: Snapshot, *, joining: bool = False) -> list[RecordSet]:
     """The records that will become aliases: the A (and AAAA) records of the domain and of each
     extra name that point at this instance. An AAAA record needs a dualstack load balancer, so
     every subnet it uses must have IPv6; otherwise IPv6 clients would bypass it."""
@@ -409,7 +413,9 @@ def records_to_switch(snap: Snapshot) -> list[RecordSet]:
                     hint=f"drop --san {name}, or point it at the instance first")
             chosen.append(record)
         for record in snap.records_of(name, "AAAA"):
-            _check_aaaa(snap, name, record)
+            # A load balancer that exists has its subnets: preflight checks it is dualstack.
+            if not joining:
+                _check_aaaa(snap, name, record)
             chosen.append(record)
     return chosen
 

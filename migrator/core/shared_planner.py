@@ -311,8 +311,8 @@ def join_plan_steps(snap: Snapshot, opts: PlanOptions, plan_id: str, *,
     assert lb is not None, "a joining plan's snapshot names its load balancer"
     refuse_to_join(snap, lb, add_subnet=add_subnet)
     check_security_group_room(snap)
-    records_to_switch(snap)
-    mine = {s.id: s for s in plan_steps(_as_own(snap), opts, plan_id)}
+    records_to_switch(snap, joining=True)
+    mine = {s.id: s for s in plan_steps(snap, opts, plan_id, joining=True)}
     tags = [{"Key": TAG_KEY, "Value": plan_id}]
     literals: dict[str, Any] = {"load_balancer.arn": lb.arn,
                                 "load_balancer.dns_name": lb.dns_name,
@@ -375,23 +375,6 @@ def replace_refs_in_step(step: Step, literals: dict[str, Any]) -> Step:
                    inverse=Inverse(step.inverse.action, replace_refs(step.inverse.params,
                                                                      literals),
                                    step.inverse.description) if step.inverse else None)
-
-
-def _as_own(snap: Snapshot) -> Snapshot:
-    """The snapshot as the single-site planner needs it: the load balancer's subnets are the
-    joined one's, so the planner's own subnet checks do not apply."""
-    lb = snap.load_balancer
-    assert lb is not None
-    if len(snap.public_subnets_by_zone()) >= 2 and \
-            snap.instance.availability_zone in snap.public_subnets_by_zone():
-        return snap
-    # The single-site planner refuses a VPC without two public zones; a joining plan uses the
-    # load balancer's subnets instead, so give it those zones' subnets as public ones.
-    from migrator.core.snapshot import Subnet
-    extra = tuple(Subnet(subnet, zone, "", True) for zone, subnet in lb.subnets)
-    own_zone = () if snap.instance.availability_zone in lb.availability_zones else (
-        Subnet(snap.instance.subnet_id, snap.instance.availability_zone, "", True),)
-    return replace(snap, subnets=(*snap.subnets, *extra, *own_zone))
 
 
 def refuse_to_join(snap: Snapshot, lb: LoadBalancer, *, add_subnet: bool) -> None:
