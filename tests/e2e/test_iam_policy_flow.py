@@ -6,7 +6,7 @@ balancer was created, apply again (adoption by name and tag) with its DNS and HT
 verify, status, a second apply (nothing to do), rollback.
 
 The whole session's calls are checked against the generic policy by the plugin in
-tests/iam_recording.py when the run ends (under pytest-xdist too); the last test here shows that
+tests/support/iam_recording.py when the run ends (under pytest-xdist too); the last test here shows that
 check failing a run.
 """
 
@@ -46,7 +46,7 @@ def assert_allowed(calls: set[Call], document: dict[str, Any]) -> None:
     missing = uncovered(calls, document)
     assert not missing, (
         f"the tool called {len(missing)} AWS action(s) that `migrator iam-policy` does not "
-        f"grant: {', '.join(missing)} - add them to migrator/iam_policy.py GRANTS")
+        f"grant: {', '.join(missing)} - add them to migrator/core/iam_policy.py GRANTS")
 
 
 def fail_once_after(monkeypatch: pytest.MonkeyPatch, action: str) -> None:

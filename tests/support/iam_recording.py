@@ -9,16 +9,22 @@ call the tool made in the whole session must be allowed by `migrator iam-policy`
 fails. With pytest-xdist each worker is a process with its own recorder: each writes its calls to
 a file in a directory the controller made and handed to the workers (`workerinput`), and the
 controller checks the union once the workers are done. Without xdist the one process does both.
+
+`recording_api_calls()` records more, for a check of resources and conditions against a plan's own
+policy (tests/support/iam_evaluation.py): each call in order, with its parameters and the parsed
+response.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +80,53 @@ def recording() -> Iterator[set[Call]]:
         yield calls
     finally:
         _forget(calls)
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One API call a client of the tool made: its parameters as the tool passed them, and the
+    parsed response (an error's too; None when no response came back)."""
+
+    service: str  # botocore's name: "elbv2"
+    operation: str  # "CreateRule"
+    params: dict[str, Any]
+    response: dict[str, Any] | None
+    status: int | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and self.status < 300
+
+
+_PARAMS_KEY = "migrator_iam_call"
+
+
+@contextlib.contextmanager
+def recording_api_calls() -> Iterator[list[ApiCall]]:
+    """The calls the tool's clients make inside the block, in order, with parameters and
+    responses (of clients created inside the block: each command creates its own). A call whose
+    request never got an answer (a connection error) is recorded with no response."""
+    calls: list[ApiCall] = []
+
+    def remember(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        context[_PARAMS_KEY] = (model.service_model.service_name, model.name,
+                                copy.deepcopy(params))
+
+    def answered(context: dict[str, Any], http_response: Any = None, parsed: Any = None,
+                 **_: Any) -> None:
+        if _PARAMS_KEY in context:
+            service, operation, params = context.pop(_PARAMS_KEY)
+            calls.append(ApiCall(service, operation, params, parsed,
+                                 getattr(http_response, "status_code", None)))
+
+    def unanswered(context: dict[str, Any], **_: Any) -> None:
+        if _PARAMS_KEY in context:
+            service, operation, params = context.pop(_PARAMS_KEY)
+            calls.append(ApiCall(service, operation, params, None, None))
+
+    with client_hooks(("before-parameter-build.*.*", remember), ("after-call.*.*", answered),
+                      ("after-call-error.*.*", unanswered)):
+        yield calls
 
 
 def _forget(sink: set[Call]) -> None:
@@ -136,4 +189,4 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.line(
         f"the tool called {len(missing)} AWS action(s) that `migrator iam-policy` does not "
         f"grant: {', '.join(missing)}", red=True)
-    terminalreporter.line("add them to migrator/iam_policy.py GRANTS (the run fails until then)")
+    terminalreporter.line("add them to migrator/core/iam_policy.py GRANTS (the run fails until then)")

