@@ -145,6 +145,13 @@ def build_parser(plugins: Sequence[PluginCommand] = ()) -> ArgumentParser:
                    help="wait for the old TTL after the switch and lock down in this run "
                         "(default: when the TTL is at most 60 s)")
     stop_before_switch_flag(p)
+    p.add_argument("--load-balancer", metavar="NAME_OR_ARN", default=None,
+                   help="put the site on this existing application load balancer (default: "
+                        "asked when one of the instance's VPC can take it; with --yes, a new "
+                        "one of its own)")
+    p.add_argument("--add-subnet", action="store_true",
+                   help="with --load-balancer: add the instance's zone's public subnet to it "
+                        "when it has none there (undone by rollback)")
     p.add_argument("--yes", "-y", action="store_true",
                    help="ask nothing: take the defaults and apply")
     p.add_argument("--skip-verify", action="store_true",

@@ -33,8 +33,11 @@ class Prompter:
         return _answer(questionary.text(message, default=default, validate=check))
 
     def select(self, message: str, choices: Sequence[str], *, default: str, flag: str,
-               required: bool = False, descriptions: Mapping[str, str] | None = None) -> str:
-        """required: without a terminal the default is not taken; the flag must be passed."""
+               required: bool = False, descriptions: Mapping[str, str] | None = None,
+               unattended: str | None = None) -> str:
+        """required: without a terminal the default is not taken; the flag must be passed.
+        unattended: the answer taken without a terminal instead of the default (the default is
+        what Enter picks; unattended, what is safe when nobody is asked)."""
         import questionary
 
         items = [questionary.Choice(c, value=c, description=(descriptions or {}).get(c))
@@ -78,11 +81,13 @@ class NoPrompter(Prompter):
         raise MissingAnswerError(f"no answer for {message!r}", hint=f"pass {flag}")
 
     def select(self, message: str, choices: Sequence[str], *, default: str, flag: str,
-               required: bool = False, descriptions: Mapping[str, str] | None = None) -> str:
+               required: bool = False, descriptions: Mapping[str, str] | None = None,
+               unattended: str | None = None) -> str:
         if required:
             raise MissingAnswerError(f"cannot ask {message!r} without a terminal",
                                      hint=f"pass {flag}")
-        return self.text(message, default=default, flag=flag)
+        return self.text(message, default=default if unattended is None else unattended,
+                         flag=flag)
 
     def checkbox(self, message: str, choices: Sequence[str], *, default: Sequence[str],
                  flag: str) -> list[str]:
@@ -116,7 +121,8 @@ class CannedPrompter(Prompter):
         return _validated(str(self._get(flag, default)), validate, flag)
 
     def select(self, message: str, choices: Sequence[str], *, default: str, flag: str,
-               required: bool = False, descriptions: Mapping[str, str] | None = None) -> str:
+               required: bool = False, descriptions: Mapping[str, str] | None = None,
+               unattended: str | None = None) -> str:
         return str(self._get(flag, default))
 
     def checkbox(self, message: str, choices: Sequence[str], *, default: Sequence[str],

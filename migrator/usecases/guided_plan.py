@@ -14,7 +14,9 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from migrator.checks.preflight import Finding, raise_on_failure
+from migrator.core.load_balancers import find_load_balancer
 from migrator.core.plan import PlanOptions
+from migrator.errors import UsageError
 from migrator.usecases import plan_sites, validation
 from migrator.usecases.accounts import Account
 from migrator.usecases.plan_sites import Preflight
@@ -45,6 +47,10 @@ class GuidedRequest:
     idle_timeout: int | None = None
     origin_idle_probe: float | None = None
     skip_verify: bool = False
+    # --load-balancer NAME_OR_ARN: join it, not asked; None: the wizard offers those of the
+    # instance's VPC that can take the site (without a terminal: a load balancer of its own).
+    load_balancer: str | None = None
+    add_subnet: bool = False  # with load_balancer: add the instance's zone's subnet to it
     account: Account = field(default_factory=Account)
 
 
@@ -66,6 +72,10 @@ def validated(request: GuidedRequest) -> GuidedRequest:
         validation.ssl_policy(request.ssl_policy, DEFAULT_SSL_POLICY)
     if request.account.region is not None:
         validation.region(request.account.region)
+    if request.add_subnet and not request.load_balancer:
+        raise UsageError("--add-subnet goes with --load-balancer",
+                         hint="name the load balancer to join with --load-balancer, or answer "
+                              "the wizard's question (it offers those that need a subnet)")
     return replace(request, domain=domain, sans=sans)
 
 
@@ -74,15 +84,24 @@ def refuse_unfixable(findings: Sequence[Finding]) -> None:
     raise_on_failure([f for f in findings if f.check not in FIXABLE])
 
 
+def joining(aws: Aws, snap: Snapshot, load_balancer: str | None) -> Snapshot:
+    """snap joining the load balancer named (name or ARN), described in full; snap itself for
+    None (a load balancer of its own)."""
+    if not load_balancer:
+        return snap
+    return replace(snap, load_balancer=find_load_balancer(aws, load_balancer))
+
+
 def with_choices(aws: Aws, snap: Snapshot, net: NetConfig, proposed: PlanOptions,
-                 chosen: PlanOptions, first: Preflight, progress: PlanProgress) -> Preflight:
+                 chosen: PlanOptions, first: Preflight, progress: PlanProgress, *,
+                 add_subnet: bool = False) -> Preflight:
     """Preflight's verdict on the options chosen, for the same plan id: the first run's findings
     (without the lockdown's when none is planned: its copies were checked on their own), or a
     new run, shown through progress, when the choices change what the verdict depends on (the
     idle connection probe is not repeated: the first one answered for this origin)."""
     if _checked_part(chosen) != _checked_part(proposed):
         return plan_sites.preflight(aws, snap, net, chosen, first.plan_id, idle_probe=None,
-                                    progress=progress)
+                                    progress=progress, add_subnet=add_subnet)
     findings = first.findings
     if not chosen.lockdown:
         findings = tuple(f for f in findings if f.check != "lockdown")

@@ -1,5 +1,6 @@
-"""Report the setup behind a domain and what preflight finds in it (`migrator inspect`):
-read-only, nothing is planned or written."""
+"""Report the setup behind a domain, what preflight finds in it and the load balancers of its
+instance's VPC that could take it (`migrator inspect`): read-only, nothing is planned or
+written."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from migrator.core.plan import PlanOptions
 from migrator.core.snapshot import Snapshot
 from migrator.usecases import plan_sites, validation
 from migrator.usecases.accounts import Account, Connect
+from migrator.usecases.site_proposals import JoinCandidates, join_candidates
 
 
 @dataclass(frozen=True)
@@ -27,12 +29,15 @@ class InspectRequest:
 class Inspection:
     snapshot: Snapshot
     findings: tuple[Finding, ...]
+    # The load balancers of the instance's VPC that could take the site (None: not looked for).
+    load_balancers: JoinCandidates | None = None
 
 
 def inspect_site(request: InspectRequest, *, connect: Connect,
                  variables: Mapping[str, str]) -> Inspection:
-    """The snapshot and every preflight finding; unlike `plan`, ACM's quotas are a finding
-    here, not a refusal, and a taken name is reported as it is."""
+    """The snapshot, every preflight finding and the load balancers the site could join;
+    unlike `plan`, ACM's quotas are a finding here, not a refusal, and a taken name is reported
+    as it is."""
     idle_probe = validation.origin_idle_probe(request.origin_idle_probe)
     net = validation.network_config(variables)
     names = validation.domain_names(request.domain, request.sans)
@@ -40,4 +45,4 @@ def inspect_site(request: InspectRequest, *, connect: Connect,
     snap = plan_sites.inspect(aws, names[0], names[1:])
     findings = run_preflight(aws, snap, net, PlanOptions(sans=names[1:]), planner.new_plan_id(),
                              idle_probe=idle_probe)
-    return Inspection(snap, tuple(findings))
+    return Inspection(snap, tuple(findings), join_candidates(aws, snap))

@@ -20,11 +20,13 @@ from pathlib import Path
 
 import pytest
 
+from migrator.checks.preflight.joining import monthly_saving
 from migrator.core import planfile
 from migrator_sandbox.runner import Sandbox
 from migrator_sandbox.strict import StrictConfig
 from migrator_sandbox.world import WorldSpec
 from tests.support.aws_state import account_state
+from tests.support.sandbox import create_alb
 
 pexpect = pytest.importorskip("pexpect")
 
@@ -35,6 +37,12 @@ if not MIGRATOR.exists():
 QUESTIONS = ["AWS region", "Which site", "Other names", "Health check path", "TLS policy",
              "redirect to HTTPS", "lock the instance down", "passes its checks",
              "lock down in this run", "Apply this plan now"]
+# With a load balancer in the VPC that can take the site: the question whether to join it, and
+# no question on plain HTTP (the joined load balancer's HTTP listener redirects already).
+JOIN = "Put www.example.com on an existing load balancer?"
+JOIN_QUESTIONS = ["AWS region", "Which site", JOIN, "Other names", "Health check path",
+                  "TLS policy", "lock the instance down", "passes its checks",
+                  "lock down in this run", "Apply this plan now"]
 
 
 @pytest.fixture
@@ -114,6 +122,53 @@ def test_enter_through_every_default_migrates_the_site_and_verifies_it(
         HostedZoneId=sb.world.zone_id)["ResourceRecordSets"]
     www = next(r for r in records if r["Name"] == "www.example.com." and r["Type"] == "A")
     assert "AliasTarget" in www
+    # No load balancer in the VPC: nothing proposed, nothing asked about one.
+    assert "existing load balancer" not in plain
+    assert "could take www.example.com" not in plain
+
+
+def test_the_load_balancer_of_the_vpc_is_proposed_and_joining_it_migrates_the_site(
+        sandbox: Callable[..., Sandbox], tmp_path: Path) -> None:
+    sb = sandbox(acm_delay=1)
+    session = sb.session()
+    assert sb.strict_layer is not None
+    with sb.strict_layer.relaxed():  # someone else's load balancer, there for a while
+        team = create_alb(session, sb.world, "team-web")
+        session.client("elbv2").create_listener(
+            LoadBalancerArn=team.arn, Protocol="HTTP", Port=80, DefaultActions=[{
+                "Type": "redirect", "RedirectConfig": {
+                    "Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}])
+    before = account_state(session)
+    saving = monthly_saving(sb.world.spec.region, 2)
+    term = Terminal(sb, tmp_path / "run", "wizard")
+    for question in JOIN_QUESTIONS:
+        term.child.expect_exact(question)
+        if question == JOIN:  # the load balancer first (the default), then one of its own
+            term.child.expect_exact(f"join team-web — saves about ${saving:.2f} a month")
+            term.child.expect_exact("a new load balancer of its own")
+        term.child.send("\r")
+    assert term.finish() == 0, term.output
+    plain = _plain(term.output)
+    assert "team-web: can take it; saves about" in plain
+    assert "redirect to HTTPS" not in plain
+    [path] = term.plans()
+    assert set(statuses(path).values()) == {"done"}, statuses(path)
+    plan = planfile.load(path)
+    assert plan.snapshot.load_balancer is not None
+    assert plan.snapshot.load_balancer.arn == team.arn
+    assert "elbv2.create_load_balancer" not in [s.action for s in plan.steps]
+    assert "checks: all passed" in term.output
+    lines = [line for line in plain.splitlines() if line[:1] in "┏│└┃┡├─"]
+    assert max(len(line) for line in lines) <= 80
+    records = session.client("route53").list_resource_record_sets(
+        HostedZoneId=sb.world.zone_id)["ResourceRecordSets"]
+    www = next(r for r in records if r["Name"] == "www.example.com." and r["Type"] == "A")
+    assert www["AliasTarget"]["DNSName"].rstrip(".").lower() == team.dns_name.lower()
+    assert len(session.client("elbv2").describe_load_balancers()["LoadBalancers"]) == 1
+    # Its rollback takes the site off that load balancer, exactly as it was.
+    undo = Terminal(sb, term.cwd, "rollback", f"plans/{path.name}", "--yes", "--dns-drain", "0")
+    assert undo.finish() == 0, undo.output
+    assert account_state(session) == before
 
 
 def test_ctrl_c_at_the_first_prompt_exits_130_and_writes_nothing(

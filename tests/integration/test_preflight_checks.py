@@ -60,7 +60,8 @@ def test_inspect_json_holds_snapshot_and_findings(world: Any, cli: Any,
     result = cli("inspect", "--domain", "www.example.com", "--json", env=dns_env)
     assert result.status == 0, result.stderr
     data = json.loads(result.stdout)
-    assert set(data) == {"snapshot", "findings"}
+    assert set(data) == {"snapshot", "findings", "load_balancers"}
+    assert data["load_balancers"] == []  # none in the VPC
     assert data["snapshot"]["domain"] == "www.example.com"
     cost = next(f for f in data["findings"] if f["check"] == "cost")
     assert cost["data"]["monthly_usd"] == 17.74 and cost["data"]["hourly_usd"] == 0.0243

@@ -18,6 +18,7 @@ def run(args: argparse.Namespace, shell: Shell) -> int:
         wait_for_ttl=True if args.wait_for_ttl else None,
         stop_before_switch=True if args.stop_before_switch else None,
         idle_timeout=args.idle_timeout, origin_idle_probe=args.origin_idle_probe,
-        skip_verify=args.skip_verify, account=account_of(args))
+        skip_verify=args.skip_verify, load_balancer=args.load_balancer,
+        add_subnet=args.add_subnet, account=account_of(args))
     return run_wizard(request, shell.env, shell.ask(args.yes), shell.connect,
                       assume_yes=args.yes)

@@ -1,7 +1,10 @@
-"""The wizard's flow: account → site → inspection → choices → plan → apply → verification.
+"""The wizard's flow: account → site → inspection → load balancer → choices → plan → apply →
+verification.
 
 It runs the same use cases as `plan` and `apply` (inspection, preflight with its choice of free
-names, plan building, apply), asking between them (questions.py). Nothing is written and nothing
+names, plan building, apply), asking between them (questions.py). When a load balancer of the
+instance's VPC can take the site, it proposes joining it (the plan `plan --load-balancer`
+writes) instead of a load balancer of its own. Nothing is written and nothing
 is changed before "Apply this plan now?" is answered; a plan the user declines to apply is saved
 for later.
 """
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,15 +32,17 @@ from migrator.exit_status import ExitStatus
 from migrator.usecases import guided_plan, plan_sites, validation
 from migrator.usecases.accounts import Account, Connect, already_connected
 from migrator.usecases.apply_plans import ApplySettings, apply_plan
-from migrator.usecases.guided_plan import GuidedRequest
+from migrator.usecases.guided_plan import DEFAULT_SSL_POLICY, GuidedRequest
 from migrator.usecases.progress import PlanProgress
 from migrator.usecases.review_plan import review_plan
-from migrator.usecases.site_proposals import propose
+from migrator.usecases.site_proposals import join_candidates, propose
 
 if TYPE_CHECKING:
     from migrator.aws.session import Aws
     from migrator.checks.preflight import Finding
-    from migrator.core.snapshot import Snapshot
+    from migrator.cli.wizard.questions import ChosenAccount
+    from migrator.core.snapshot import LoadBalancer, Snapshot
+    from migrator.usecases.site_proposals import Proposals
 
 
 def run_wizard(request: GuidedRequest, env: Environment, prompter: Prompter, connect: Connect,
@@ -58,12 +64,14 @@ def run_wizard(request: GuidedRequest, env: Environment, prompter: Prompter, con
     snap = _inspect(console, aws, domain, request.sans or ())
     console.print()
     render.snapshot_report(console, snap)
+    snap, add_subnet = _choose_load_balancer(console, aws, snap, request, account, prompter)
+    lb = snap.load_balancer  # None: a load balancer of its own
 
     proposed = PlanOptions(sans=snap.names[1:], health_check_path=request.health_check_path or "/")
     first = plan_sites.preflight(aws, snap, net, proposed,
                                  idle_probe=validation.origin_idle_probe(request.origin_idle_probe),
                                  idle_timeout=validation.idle_timeout(request.idle_timeout),
-                                 progress=PreflightShown(console))
+                                 progress=PreflightShown(console), add_subnet=add_subnet)
     # A failing health check or lockdown can be fixed by the choices below; nothing else can.
     guided_plan.refuse_unfixable(first.findings)
     proposals = propose(aws, snap, first.findings, proposed)
@@ -73,11 +81,15 @@ def run_wizard(request: GuidedRequest, env: Environment, prompter: Prompter, con
     if request.sans is None and proposals.sans:
         sans = questions.choose_sans(prompter, proposals)
         if sans != snap.names[1:]:
-            snap = _inspect(console, aws, domain, sans)
+            snap = replace(_inspect(console, aws, domain, sans), load_balancer=lb)
     path = questions.choose_health_check_path(request.health_check_path, prompter, proposals)
-    idle_timeout = questions.choose_idle_timeout(request.idle_timeout, prompter, proposals)
-    ssl_policy = questions.choose_ssl_policy(request.ssl_policy, prompter)
-    http_redirect = questions.choose_http_redirect(request.http_redirect, prompter)
+    if lb is None:
+        idle_timeout = questions.choose_idle_timeout(request.idle_timeout, prompter, proposals)
+        ssl_policy = questions.choose_ssl_policy(request.ssl_policy, prompter)
+        http_redirect = questions.choose_http_redirect(request.http_redirect, prompter)
+    else:
+        idle_timeout, ssl_policy, http_redirect = _joined_keeps(console, lb, request, prompter,
+                                                                proposals)
     lockdown = questions.choose_lockdown(request.lockdown, prompter, proposals)
     stop_before_switch = questions.choose_stop_before_switch(request.stop_before_switch,
                                                              prompter)
@@ -90,8 +102,9 @@ def run_wizard(request: GuidedRequest, env: Environment, prompter: Prompter, con
                           lockdown=lockdown, idle_timeout_seconds=idle_timeout,
                           origin_idle_seconds=proposals.origin_idle_seconds)
     verdict = guided_plan.with_choices(aws, snap, net, proposed, options, first,
-                                       progress=PreflightShown(console, refusals_only=True))
-    plan = plan_sites.build(snap, options, verdict)
+                                       progress=PreflightShown(console, refusals_only=True),
+                                       add_subnet=add_subnet)
+    plan = plan_sites.build(snap, options, verdict, add_subnet=add_subnet)
 
     plan_path = validation.default_plan_path(snap.domain)
     console.print()
@@ -109,6 +122,45 @@ def run_wizard(request: GuidedRequest, env: Environment, prompter: Prompter, con
         return ExitStatus.SUCCESS
     return apply_now(plan, plan_path, aws, account.account, env, follow_up,
                      wait_for_ttl=wait_for_ttl, stop_before_switch=stop_before_switch)
+
+
+def _joined_keeps(console: Console, lb: LoadBalancer, request: GuidedRequest,
+                  prompter: Prompter, proposals: Proposals) -> tuple[int, str, bool]:
+    """The idle timeout, TLS policy and HTTP redirect of a joining plan: the joined load
+    balancer keeps its idle timeout, its TLS policy (asked only for the HTTPS listener the plan
+    adds when it has none) and its HTTP listener (the plan adds a redirect rule for the site
+    when that listener does not redirect already). Flags that would change them are named."""
+    ignored = [flag for flag, given in (
+        ("--idle-timeout", request.idle_timeout is not None),
+        ("--ssl-policy", request.ssl_policy is not None and lb.https_listener_arn is not None),
+        ("--no-http-redirect", request.http_redirect is False)) if given]
+    if ignored:
+        console.print(f"[cyan]i[/] {', '.join(ignored)}: not used, {lb.name} keeps its own "
+                      "settings (joining changes none of them)")
+    origin = proposals.origin_idle_seconds
+    if origin is not None and proposals.idle_timeout_seconds < questions.DEFAULT_IDLE_TIMEOUT:
+        console.print(f"[cyan]i[/] the instance closes idle connections after {origin:g} s; "
+                      f"{lb.name} keeps its own idle timeout (joining does not change it)")
+    ssl_policy = DEFAULT_SSL_POLICY if lb.https_listener_arn else \
+        questions.choose_ssl_policy(request.ssl_policy, prompter)
+    return proposals.idle_timeout_seconds, ssl_policy, True
+
+
+def _choose_load_balancer(console: Console, aws: Aws, snap: Snapshot, request: GuidedRequest,
+                          account: ChosenAccount, prompter: Prompter) -> tuple[Snapshot, bool]:
+    """The snapshot joining the load balancer --load-balancer names or the one chosen among
+    those of the VPC that can take the site (unchanged: a load balancer of its own), and
+    whether the plan adds the instance's zone's subnet to it."""
+    if request.load_balancer:
+        with console.status(f"Reading the load balancer {request.load_balancer}…"):
+            return guided_plan.joining(aws, snap, request.load_balancer), request.add_subnet
+    with console.status(f"Looking for load balancers in {snap.instance.vpc_id}…"):
+        found = join_candidates(aws, snap)
+    chosen = questions.choose_load_balancer(found, snap.instance.availability_zone, console,
+                                            account.flags, prompter)
+    if chosen is None:
+        return snap, False
+    return replace(snap, load_balancer=chosen.load_balancer), chosen.add_subnet
 
 
 class PreflightShown(PlanProgress):

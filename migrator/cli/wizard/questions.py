@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from migrator.cli import output
+from migrator.cli import candidates, output
 from migrator.cli.prompts import Prompter
 from migrator.usecases import accounts, validation
 from migrator.usecases.accounts import Account
 from migrator.usecases.find_sites import find_candidates
 from migrator.usecases.guided_plan import DEFAULT_SSL_POLICY
-from migrator.usecases.site_proposals import Proposals
+from migrator.usecases.site_proposals import JoinCandidate, JoinCandidates, Proposals
 
 if TYPE_CHECKING:
     from migrator.aws.session import Aws
@@ -93,6 +93,28 @@ def choose_site(given: str | None, console: Console, prompter: Prompter, aws: Aw
         answer = prompter.text("Site name:", default="", flag="--domain",
                                validate=validation.domain_problem)
     return validation.domain_name(answer)
+
+
+def choose_load_balancer(found: JoinCandidates, zone: str, console: Console,
+                         flags: tuple[str, ...], prompter: Prompter) -> JoinCandidate | None:
+    """A load balancer of the VPC for the site to join, or None for one of its own. The
+    candidates are shown (nothing when the VPC has none); the question is asked only when one
+    can take the site. Enter joins the first that can as it is; without a terminal (--yes, or
+    no terminal) the site keeps a load balancer of its own unless --load-balancer names one."""
+    if not found.candidates and not found.problem:
+        return None
+    console.print()
+    candidates.show(console, found, flags, commands=False, zone=zone)
+    answers = candidates.choices(found)
+    if len(answers) == 1:  # only "a new load balancer of its own"
+        return None
+    labels = list(answers)
+    as_they_are = [label for label, c in answers.items() if c is not None and not c.add_subnet]
+    default = as_they_are[0] if as_they_are else candidates.NEW_LOAD_BALANCER
+    answer = prompter.select(f"Put {found.domain} on an existing load balancer?", labels,
+                             default=default, flag="--load-balancer",
+                             unattended=candidates.NEW_LOAD_BALANCER)
+    return answers.get(answer)
 
 
 def choose_sans(prompter: Prompter, proposals: Proposals) -> tuple[str, ...]:
