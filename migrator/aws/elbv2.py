@@ -64,6 +64,10 @@ class Elbv2:
         wait(self._client.get_waiter("load_balancers_deleted"), {"LoadBalancerArns": [arn]},
              timeout=timeout, what=f"load balancer {arn} to be deleted")
 
+    def attributes(self, arn: str) -> dict[str, str]:
+        found = self._client.describe_load_balancer_attributes(LoadBalancerArn=arn)
+        return {a["Key"]: a.get("Value", "") for a in found.get("Attributes", [])}
+
     def set_attributes(self, arn: str, attributes: dict[str, str]) -> None:
         self._client.modify_load_balancer_attributes(
             LoadBalancerArn=arn, Attributes=[{"Key": k, "Value": v} for k, v in attributes.items()])

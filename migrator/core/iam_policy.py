@@ -604,7 +604,8 @@ def _service_linked_role(scope: Scope) -> dict[str, Any]:
 GRANTS: tuple[Grant, ...] = (
     # No resource types in the reference for these reads and lists ("*" required): EC2 Describe*
     # (VPC user guide, "Manage security groups"), ELBv2 Describe* (list_awselasticloadbalancingv2:
-    # DescribeRules, DescribeListenerCertificates and DescribeAccountLimits too),
+    # DescribeRules, DescribeListenerCertificates, DescribeAccountLimits and
+    # DescribeLoadBalancerAttributes too),
     # acm:ListCertificates (list_awscertificatemanager), route53:ListHostedZones and
     # ListHostedZonesByName (list_amazonroute53), lightsail:GetStaticIps (a list of every static
     # IP). sts:GetCallerIdentity needs no permission at all (STS API reference); listed for
@@ -615,8 +616,9 @@ GRANTS: tuple[Grant, ...] = (
         "ec2:DescribeSubnets", "ec2:DescribeVpcs",
         "elasticloadbalancing:DescribeAccountLimits",
         "elasticloadbalancing:DescribeListenerCertificates",
-        "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeLoadBalancers",
-        "elasticloadbalancing:DescribeRules",
+        "elasticloadbalancing:DescribeListeners",
+        "elasticloadbalancing:DescribeLoadBalancerAttributes",
+        "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeRules",
         "elasticloadbalancing:DescribeTags", "elasticloadbalancing:DescribeTargetGroups",
         "elasticloadbalancing:DescribeTargetHealth",
         "acm:ListCertificates",

@@ -76,6 +76,8 @@ def describe(aws: Any, lb: dict[str, Any], limits: dict[str, int]) -> LoadBalanc
     other_rules = sum(1 for x in listeners if x is not https
                       for r in aws.elbv2.rules(x["ListenerArn"]) if not r.get("IsDefault"))
     tags = aws.elbv2.tags([arn]).get(arn, {})
+    idle = aws.elbv2.attributes(arn).get("idle_timeout.timeout_seconds", "60") \
+        if lb.get("Type") == "application" else "60"
     return LoadBalancer(
         arn=arn, name=lb["LoadBalancerName"], dns_name=lb.get("DNSName", ""),
         zone_id=lb.get("CanonicalHostedZoneId", ""), type=lb.get("Type", "application"),
@@ -92,7 +94,8 @@ def describe(aws: Any, lb: dict[str, Any], limits: dict[str, int]) -> LoadBalanc
         http_redirects=http is not None and _redirects_to_https(http),
         created_by=tags.get(PLAN_TAG), joined_by=joined_plans(tags),
         certificate_quota=limits.get(CERTIFICATE_QUOTA, 25),
-        rule_quota=limits.get(RULE_QUOTA, 100))
+        rule_quota=limits.get(RULE_QUOTA, 100),
+        idle_timeout_seconds=int(idle) if str(idle).isdigit() else 60)
 
 
 def _rule(rule: dict[str, Any]) -> ListenerRule:

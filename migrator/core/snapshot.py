@@ -174,6 +174,8 @@ class LoadBalancer:
     # the account's quotas (ELB DescribeAccountLimits), per load balancer
     certificate_quota: int = 25
     rule_quota: int = 100
+    # its idle timeout (idle_timeout.timeout_seconds), which a joining plan leaves as it is
+    idle_timeout_seconds: int = 60
 
     @property
     def availability_zones(self) -> tuple[str, ...]:

@@ -285,6 +285,8 @@ def build(snap: Snapshot, options: PlanOptions, checked: Preflight, *,
     snap = replace(snap, followers=followers_found(findings),  # shown by `show` as untouched
                    origin_server=origin_server_found(findings))
     if snap.load_balancer is not None:
+        # Its idle timeout is the load balancer's own: the plan records it for the advice.
+        options = replace(options, idle_timeout_seconds=snap.load_balancer.idle_timeout_seconds)
         return planner_shared.build_join_plan(snap, options, add_subnet=add_subnet,
                                               plan_id=checked.plan_id)
     return planner.build_plan(snap, options, plan_id=checked.plan_id)

@@ -8,11 +8,13 @@ from dataclasses import replace
 
 import pytest
 
+from migrator.checks.preflight.idle import OriginIdle, joined_idle_timeout
 from migrator.checks.preflight.joining import allows_old_tls, check_joining
 from migrator.core.plan import PlanOptions
 from migrator.core.shared_planner import build_join_plan, refuse_to_join
 from migrator.core.snapshot import ListenerRule, LoadBalancer, Snapshot
 from migrator.errors import PreflightError
+from migrator.usecases.plan_sites import Preflight, build
 from tests.support.snapshots import snapshot
 
 LB = LoadBalancer(
@@ -146,3 +148,21 @@ def test_an_http_listener_that_does_not_redirect_gets_a_redirect_rule_for_the_si
     assert rule.params["ListenerArn"] == LB.http_listener_arn
     assert rule.params["Actions"][0]["RedirectConfig"]["Protocol"] == "HTTPS"
     assert "http_rule" not in [s.id for s in build_join_plan(joining(), PlanOptions()).steps]
+
+
+def test_the_joined_load_balancers_idle_timeout_is_its_own_and_checked_against_the_origin() -> None:
+    short = OriginIdle(seconds=5.0, advertised=True, detail="Keep-Alive: timeout=5")
+    warned = joined_idle_timeout(short, "shared", 60)
+    assert warned.finding.level == "warn" and warned.idle_timeout_seconds == 60
+    assert "502" in warned.finding.message and "leaves alone" in warned.finding.message
+    long = OriginIdle(seconds=75.0, advertised=True, detail="Keep-Alive: timeout=75")
+    assert joined_idle_timeout(long, "shared", 60).finding.level == "pass"
+    unknown = OriginIdle(seconds=None, advertised=False, detail="not probed", error="skipped")
+    assert joined_idle_timeout(unknown, "shared", 60).finding.level == "info"
+
+
+def test_a_joining_plan_records_the_load_balancers_idle_timeout_and_never_sets_it() -> None:
+    snap = joining(replace(LB, idle_timeout_seconds=120))
+    plan = build(snap, PlanOptions(), Preflight((), "mig-0a1b2c3d"))
+    assert plan.options.idle_timeout_seconds == 120  # what origin advice is given against
+    assert all(s.action != "elbv2.set_load_balancer_attributes" for s in plan.steps)

@@ -228,6 +228,31 @@ def _data(origin: OriginIdle, timeout: int, override: int | None) -> dict[str, o
             "idle_timeout_seconds": timeout, "override": override}
 
 
+def joined_idle_timeout(origin: OriginIdle, load_balancer: str, timeout: int) -> IdleChoice:
+    """The idle timeout of a load balancer the site joins: its own, which the plan does not
+    change (other sites use it); warned about when the instance closes idle connections
+    sooner."""
+    seconds = origin.seconds
+    data = {**_data(origin, timeout, None), "load_balancer": load_balancer}
+    if seconds is not None and timeout >= seconds:
+        return IdleChoice(timeout, seconds, Finding(
+            CHECK, "warn",
+            f"{load_balancer} keeps idle connections {timeout} s (its own setting, which the "
+            f"plan leaves alone) and the instance closes them after {seconds:g} s "
+            f"({origin.detail}): clients will get occasional 502s",
+            hint=f"raise the web server's keep-alive timeout above {timeout} s "
+                 f"({_ORIGIN_SETTINGS})", data=data))
+    if seconds is not None:
+        return IdleChoice(timeout, seconds, Finding(
+            CHECK, "pass", f"{load_balancer}'s idle timeout is {timeout} s, below the "
+                           f"instance's {seconds:g} s ({origin.detail})", data=data))
+    return IdleChoice(timeout, None, Finding(
+        CHECK, "info", f"{load_balancer}'s idle timeout is {timeout} s; how long the instance "
+                       f"keeps idle connections was not measured ({origin.detail})",
+        hint=f"keep the web server's keep-alive timeout above {timeout} s "
+             f"({_ORIGIN_SETTINGS})", data=data))
+
+
 def choose_idle_timeout(origin: OriginIdle, *, override: int | None = None) -> IdleChoice:
     """The load balancer's idle timeout for an origin that behaves as ``origin`` says, and the
     finding explaining it; ``override`` is --idle-timeout (taken as given, warned about when it

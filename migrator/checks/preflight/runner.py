@@ -14,7 +14,12 @@ from migrator.checks.preflight.certificates import check_certificate
 from migrator.checks.preflight.collisions import check_collisions
 from migrator.checks.preflight.cost import check_cost
 from migrator.checks.preflight.healthcheck import check_health
-from migrator.checks.preflight.idle import DEFAULT_BOUND, IdleProbe, choose_idle_timeout
+from migrator.checks.preflight.idle import (
+    DEFAULT_BOUND,
+    IdleProbe,
+    choose_idle_timeout,
+    joined_idle_timeout,
+)
 from migrator.checks.preflight.instance import check_https, check_running
 from migrator.checks.preflight.joining import check_joining
 from migrator.checks.preflight.model import Finding
@@ -85,7 +90,11 @@ def run_preflight(aws: Any, snapshot: Snapshot, net: NetConfig, options: PlanOpt
     if not joining:
         zones = max(2, len(snap.public_subnets_by_zone()))
         findings.append(check_cost(snap.region, zones))
-    if idle is not None:
+    if idle is not None and snap.load_balancer is not None:
+        lb = snap.load_balancer
+        findings.insert(idle_at, joined_idle_timeout(idle.result(), lb.name,
+                                                     lb.idle_timeout_seconds).finding)
+    elif idle is not None:
         choice = choose_idle_timeout(idle.result(), override=idle_timeout)
         findings.insert(idle_at, choice.finding)
     return findings

@@ -26,6 +26,11 @@ def run(args: argparse.Namespace, shell: Shell) -> int:
     if args.add_subnet and not args.load_balancer:
         raise UsageError("--add-subnet goes with --load-balancer",
                          hint="pass the load balancer to add the subnet to")
+    if args.load_balancer and args.idle_timeout is not None:
+        raise UsageError("--idle-timeout does not go with --load-balancer: the load balancer "
+                         "keeps its own idle timeout (other sites use it)",
+                         hint="drop --idle-timeout; preflight says whether the instance keeps "
+                              "idle connections longer")
     if args.shared_load_balancer and args.load_balancer:
         raise UsageError("--shared-load-balancer makes a new load balancer; --load-balancer "
                          "joins one that exists", hint="pass one of them")
