@@ -165,8 +165,9 @@ def account_changes(console: Console, result: PlanReview) -> None:
 def plan_check(env: Environment, result: PlanCheck) -> None:
     plan = result.plan
     if not result.differences:
-        env.console.print(f"Plan {plan.id} for {plan.domain} still applies: the account is as "
-                          f"planned (sha256 {result.digest}).", soft_wrap=True, markup=False)
+        env.console.print(f"Plan {plan.id} for {', '.join(plan.domains)} still applies: the "
+                          f"account is as planned (sha256 {result.digest}).", soft_wrap=True,
+                          markup=False)
     for difference in result.differences:
         env.console.print(f"- {difference}", soft_wrap=True, markup=False)
 
@@ -176,16 +177,65 @@ def plan_status(env: Environment, result: PlanStatus, *, as_json: bool) -> None:
     if as_json:
         json_document(env, json.dumps(result.to_dict()))
         return
+    if result.sites:
+        sites_status(env.console, result)
+        return
     console, plan = env.console, result.plan
     console.print(f"Plan {plan.id} for {plan.domain}: [bold]{summary_['phase']}[/]")
-    for step in summary_["steps"]:
+    step_lines(console, summary_["steps"])
+    if summary_["load_balancer"]:
+        joined = plan.snapshot.load_balancer
+        console.print(f"Load balancer: {summary_['load_balancer']}" + (
+            f" (joined: {joined.name}; this plan added its site to it)" if joined else ""),
+            markup=False)
+    switch_lines(console, summary_)
+    if result.health is not None:
+        site_health(console, result.health)
+
+
+def step_lines(console: Console, steps: Sequence[dict[str, Any]],
+               name: Callable[[str], str] = str) -> None:
+    for step in steps:
         mark = render.MARKS.get(step["status"], "?")
-        line = f"  {mark} {step['id']:<22} {step['status']}"
+        line = f"  {mark} {name(step['id']):<22} {step['status']}"
         if step["error"]:
             line += f"  ({step['error']})"
         console.print(line, markup=False)
-    if summary_["load_balancer"]:
-        console.print(f"Load balancer: {summary_['load_balancer']}")
+
+
+def sites_status(console: Console, result: PlanStatus) -> None:
+    """A plan for several sites: the shared load balancer and its steps, then a section per
+    site (its phase, steps under their single-site ids, switch, and health)."""
+    plan, summary_ = result.plan, result.to_dict()
+    console.print(f"Plan {plan.id} for {len(result.sites)} sites on one load balancer "
+                  f"({', '.join(plan.domains)}): [bold]{summary_['phase']}[/]")
+    shared = summary_["shared"]
+    lb = shared["load_balancer"]
+    console.print(Rule(f"Shared load balancer {lb['name'] or ''}".strip()))
+    if lb["dns_name"]:
+        console.print(f"Load balancer: {lb['dns_name']}", soft_wrap=True, markup=False)
+    step_lines(console, shared["steps"])
+    for site in result.sites:
+        console.print(Rule(site.domain))
+        console.print(f"{site.domain}: [bold]{site.phase}[/]"
+                      + (", switched" if site.switched else ""))
+        if site.reverted is not None:
+            console.print(f"Reverted alone after failed checks: {site.reverted}. Its records, "
+                          "rule, certificate and groups were put back as they were; the other "
+                          "sites stay on the load balancer. Once it is fixed, put it there "
+                          f"with `migrator plan --domain {site.domain} --load-balancer "
+                          f"{lb['name'] or lb['arn']}`.", soft_wrap=True, markup=False)
+        step_lines(console, [{"id": sid, "status": plan.state(sid).status,
+                              "error": plan.state(sid).error} for sid in site.steps],
+                   name=lambda sid: sid.partition("@")[0])
+        switch_lines(console, site.summary)
+        if site.health is not None:
+            site_health(console, site.health)
+
+
+def switch_lines(console: Console, summary_: dict[str, Any]) -> None:
+    """Where a plan's (or a site's) DNS switch stands: stopped before it, the canary, the
+    moment every client has moved."""
     ready = summary_.get("ready_to_switch")
     if ready:
         console.print(f"Stopped before the DNS switch at {ready['since'][:19]}Z, as asked: DNS "
@@ -200,8 +250,6 @@ def plan_status(env: Environment, result: PlanStatus, *, as_json: bool) -> None:
             f"DNS switched at {summary_['switched_at'][:19]}Z; resolvers may keep the old answer "
             f"for its TTL ({summary_['old_ttl']} s): every client reaches the load balancer by "
             f"{moved}. Keep the instance serving directly until then.", soft_wrap=True)
-    if result.health is not None:
-        site_health(console, result.health)
 
 
 def canary_line(console: Console, canary: dict[str, Any]) -> None:
@@ -282,11 +330,16 @@ def origin_advice_after_apply(env: Environment, plan: Plan) -> None:
     DNS switch is done: before it, no visitor reaches the load balancer yet."""
     from migrator.core import actions
     from migrator.core.plan import DONE
+    from migrator.core.sites import site_views
     from migrator.usecases.origin_advice import origin_advice as advice_for
 
-    switch = actions.dns_switch(plan.steps)
-    if switch is not None and plan.state(switch.id).status == DONE:
-        origin_advice(env.console, advice_for(plan))
+    views = site_views(plan)  # a plan for several sites: each switched site's origin
+    for view in views:
+        switch = actions.dns_switch(view.steps)
+        if switch is not None and view.state(switch.id).status == DONE:
+            if len(views) > 1:
+                env.console.print(Rule(view.domain))
+            origin_advice(env.console, advice_for(view))
 
 
 # --- apply, rollback ----------------------------------------------------------------------------
@@ -394,10 +447,25 @@ def summary(env: Environment, outcomes: Sequence[Outcome[T]], title: str,
 # --- verify, iam-policy -------------------------------------------------------------------------
 
 def verification(env: Environment, result: Verification, *, as_json: bool) -> None:
+    """The checks; for a plan for several sites, a table per site (and, in JSON, every check
+    as for one site, then "sites": each site's document)."""
     if as_json:
-        from migrator.checks.verify.model import checks_to_json
+        from migrator.checks.verify.model import checks_to_dict, checks_to_json
 
-        json_document(env, checks_to_json(result.checks))
+        if not result.sites:
+            json_document(env, checks_to_json(result.checks))
+            return
+        json_document(env, json.dumps({
+            **checks_to_dict(result.checks),
+            "sites": [{"domain": site.domain, **checks_to_dict(site.checks)}
+                      for site in result.sites]}, ensure_ascii=False))
+    elif result.sites:
+        for site in result.sites:
+            checks(env.console, site.checks, title=site.domain)
+        bad = [site.domain for site in result.sites if site.failed]
+        env.console.print(f"{len(result.sites) - len(bad)} of {len(result.sites)} sites "
+                          "passed" + (f"; failed: {', '.join(bad)}" if bad else ""),
+                          markup=False)
     else:
         checks(env.console, result.checks)
 

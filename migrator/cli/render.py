@@ -66,7 +66,7 @@ def describe_rule(rule: dict[str, Any]) -> str:
 
 
 def plan_table(plan: Plan, *, with_inverse: bool = True) -> Table:
-    table = Table(title=f"Plan {plan.id} for {plan.domain} ({plan.snapshot.region})",
+    table = Table(title=f"Plan {plan.id} for {', '.join(plan.domains)} ({plan.snapshot.region})",
                   title_justify="left", show_lines=True)
     table.add_column("#", justify="right")
     table.add_column("", width=1)

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from migrator.core import actions
-from migrator.core.actions import Action, NamedResource, acm, canary, ec2, elbv2, route53
+from migrator.core.actions import Action, NamedResource, acm, canary, ec2, elbv2, route53, sharing
 from migrator.core.actions import lockdown as lockdown_actions
 from migrator.core.gates import BOUNDED, MEANING
 from migrator.core.gates import number as figure
@@ -31,7 +31,8 @@ from migrator.core.pricing import (
     PRICE_SOURCE,
     monthly_base,
 )
-from migrator.core.snapshot import RecordSet, Snapshot
+from migrator.core.sites import base_step_id, is_shared, site_views
+from migrator.core.snapshot import LoadBalancer, RecordSet, Snapshot
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -109,8 +110,39 @@ class Timing:
 
 
 @dataclass(frozen=True)
+class SiteChanges:
+    """In a plan for several sites on one load balancer: what it does for one site alone (its
+    certificate, target group, rule, groups and records), as steps of that site."""
+
+    domain: str
+    create: tuple[Resource, ...]
+    change: tuple[Resource, ...]
+    destroy: tuple[Resource, ...]
+    untouched: tuple[Resource, ...]
+
+    def section(self, action: str) -> tuple[Resource, ...]:
+        return {CREATE: self.create, CHANGE: self.change, DESTROY: self.destroy,
+                UNTOUCHED: self.untouched}[action]
+
+
+@dataclass(frozen=True)
+class JoinedLoadBalancer:
+    """The load balancer a joining plan (`plan --load-balancer`) puts its site on: it exists,
+    the plan creates no load balancer and adds to this one only what it lists as its own."""
+
+    name: str
+    arn: str
+    dns_name: str
+    adds: tuple[str, ...]  # what the plan adds to it, in words
+
+
+@dataclass(frozen=True)
 class AccountChanges:
-    """What the plan does to the account, grouped by what happens to each resource."""
+    """What the plan does to the account, grouped by what happens to each resource.
+
+    For a plan for several sites, create/change/destroy/untouched hold what the sites share
+    (the load balancer, its security group and listeners) and `sites` what each site has of
+    its own; for a joining plan, `joins` names the load balancer it joins."""
 
     plan_id: str
     domain: str
@@ -122,18 +154,34 @@ class AccountChanges:
     untouched: tuple[Resource, ...]
     cost: Cost
     timing: Timing
+    sites: tuple[SiteChanges, ...] = ()
+    joins: JoinedLoadBalancer | None = None
 
     def section(self, action: str) -> tuple[Resource, ...]:
         return {CREATE: self.create, CHANGE: self.change, DESTROY: self.destroy,
                 UNTOUCHED: self.untouched}[action]
 
     def counts(self) -> dict[str, int]:
-        return {action: len(self.section(action)) for action in SYMBOLS}
+        """Every resource, the shared ones and each site's."""
+        return {action: len(self.section(action)) + sum(len(s.section(action))
+                                                        for s in self.sites)
+                for action in SYMBOLS}
+
+    @property
+    def domains(self) -> tuple[str, ...]:
+        return tuple(s.domain for s in self.sites) or (self.domain,)
 
 
 def to_dict(changes: AccountChanges) -> dict[str, Any]:
-    """The JSON form (``show --json``'s ``account_changes``; fields documented in README)."""
-    return _jsonable(asdict(changes))
+    """The JSON form (``show --json``'s ``account_changes``; fields documented in README).
+    ``sites`` (a plan for several sites) and ``joins`` (a joining plan) are there only when
+    they apply, so a plan for one site has the form it always had."""
+    data = _jsonable(asdict(changes))
+    if not changes.sites:
+        del data["sites"]
+    if changes.joins is None:
+        del data["joins"]
+    return data
 
 
 def _jsonable(value: Any) -> Any:
@@ -168,9 +216,12 @@ class _Draft:
 class _Reader:
     """Reads a plan's steps once, naming what refs point at in words."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, whole: Plan | None = None) -> None:
         self.plan = plan
+        # `plan` is one site's view (sites.site_view) of `whole`, a plan for several sites
+        self.whole = whole
         self.snap = plan.snapshot
+        self.joined: LoadBalancer | None = plan.snapshot.load_balancer
         self.steps = {s.id: s for s in plan.steps}
         self.groups = {g.id: g for g in self.snap.security_groups}
         self.lockdown = {s.id for s in actions.lockdown_steps(plan.steps)}
@@ -181,7 +232,8 @@ class _Reader:
             step_id, key = ref_parts(value)
             step = self.steps.get(step_id)
             if step_id == "certificate":
-                return "the new certificate"
+                return ("the new certificate" if self.whole is None
+                        else f"the new certificate of {self.snap.domain}")
             named = self.named(step, key) if step is not None else None
             if named is not None:
                 return named.name + (f" (copy of {named.copy_of})" if named.copy_of else "")
@@ -190,6 +242,16 @@ class _Reader:
             return f"<{value['ref']}>"
         if isinstance(value, str) and value in self.groups:
             return f"{value} ({self.groups[value].name})"
+        joined = self.joined
+        if joined is not None and isinstance(value, str):
+            if value == joined.arn:
+                return joined.name
+            if value == joined.https_listener_arn:
+                return f"HTTPS:443 of {joined.name}"
+            if value == joined.http_listener_arn:
+                return f"HTTP:80 of {joined.name}"
+            if value in joined.security_group_ids:
+                return f"{value} ({joined.name}'s group)"
         return str(value)
 
     def named(self, step: Step, output: str) -> NamedResource | None:
@@ -213,27 +275,95 @@ class _Reader:
 
     def lb_name(self) -> str:
         step = self.steps.get("load_balancer")
-        return str(step.params["Name"]) if step else "the load balancer"
+        if step is not None:
+            return str(step.params["Name"])
+        return self.joined.name if self.joined is not None else "the load balancer"
 
 
 def account_changes(plan: Plan) -> AccountChanges:
     """What applying the whole plan does to the account (the journal is not read)."""
+    if is_shared(plan):
+        return _shared_changes(plan)
     reader = _Reader(plan)
     snap = plan.snapshot
+    drafts = _described(reader)
+    return AccountChanges(
+        plan_id=plan.id, domain=snap.domain, account=snap.account, region=snap.region,
+        create=tuple(d.freeze() for d in sorted(drafts.created, key=_kind_order)),
+        change=tuple(d.freeze() for d in drafts.changed),
+        destroy=tuple(d.freeze() for d in drafts.destroyed),
+        untouched=tuple(_untouched(reader)), cost=_cost(reader), timing=_timing(reader),
+        joins=_joins(reader, drafts))
+
+
+def _described(reader: _Reader) -> _Drafts:
     drafts = _Drafts()
-    for step in plan.steps:
+    for step in reader.plan.steps:
         action = actions.ACTIONS.get(step.action)
         describe = _DESCRIBERS.get(action) if action is not None else None
         # A step without a describer changes nothing in the account (a wait or a check).
         draft = describe(reader, step, drafts) if describe is not None else None
         if draft is not None:
             drafts.by_step[step.id] = draft
+    return drafts
+
+
+# The steps of a plan for several sites that have plain ids (the sites share them) and yet are
+# the first site's: its certificate is the HTTPS listener's default (shared_planner).
+FIRST_SITE_STEPS = ("certificate", "validation_records", "certificate_issued")
+
+
+def _shared_changes(plan: Plan) -> AccountChanges:
+    """A plan for several sites: each site's view (sites.site_view) described as a plan for
+    that site; a resource made by one of the site's own steps is the site's, the others (the
+    load balancer, its group and listeners) are shared, taken from the first site's view."""
+    snap = plan.snapshot
+    sites: list[SiteChanges] = []
+    shared: dict[str, list[Resource]] = {}
+    readers: list[_Reader] = []
+    by_id = {s.id: s for s in plan.steps}
+    for view in site_views(plan):
+        reader = _Reader(view, whole=plan)
+        readers.append(reader)
+        drafts = _described(reader)
+        domain = view.domain
+        original = _plan_ids(plan, domain)
+
+        def own(draft: _Draft, domain: str = domain, original: dict[str, str] = original
+                ) -> bool:
+            for view_id in draft.steps:
+                step = by_id[original.get(view_id, view_id)]
+                if step.site == domain or (step.site is None and domain == plan.domain
+                                           and step.id in FIRST_SITE_STEPS):
+                    return True
+            return False
+
+        def frozen(drafts_: list[_Draft], keep: bool, original: dict[str, str] = original,
+                   own: Callable[[_Draft], bool] = own) -> list[Resource]:
+            return [replace(d.freeze(), steps=tuple(original.get(i, i) for i in d.steps))
+                    for d in drafts_ if own(d) == keep]
+
+        created = sorted(drafts.created, key=_kind_order)
+        sites.append(SiteChanges(domain, tuple(frozen(created, True)),
+                                 tuple(frozen(drafts.changed, True)),
+                                 tuple(frozen(drafts.destroyed, True)),
+                                 tuple(_untouched(reader))))
+        if not shared:
+            shared = {CREATE: frozen(created, False), CHANGE: frozen(drafts.changed, False),
+                      DESTROY: frozen(drafts.destroyed, False)}
+    timings = [_timing(r) for r in readers]
+    longest = max(timings, key=lambda t: t.old_ttl_seconds)
+    waits = {w.what: w for t in timings for w in t.waits}
     return AccountChanges(
         plan_id=plan.id, domain=snap.domain, account=snap.account, region=snap.region,
-        create=tuple(d.freeze() for d in sorted(drafts.created, key=_kind_order)),
-        change=tuple(d.freeze() for d in drafts.changed),
-        destroy=tuple(d.freeze() for d in drafts.destroyed),
-        untouched=tuple(_untouched(reader)), cost=_cost(reader), timing=_timing(reader))
+        create=tuple(shared[CREATE]), change=tuple(shared[CHANGE]),
+        destroy=tuple(shared[DESTROY]), untouched=(), cost=_shared_cost(readers),
+        timing=replace(longest, waits=tuple(waits.values())), sites=tuple(sites))
+
+
+def _plan_ids(plan: Plan, site: str) -> dict[str, str]:
+    """The ids of site's view (its own steps under their single-site ids) -> the plan's."""
+    return {base_step_id(s.id): s.id for s in plan.steps if s.site == site}
 
 
 @dataclass
@@ -374,11 +504,19 @@ def _listener(reader: _Reader, step: Step, drafts: _Drafts) -> _Draft | None:
         elif act["Type"] == "forward":
             tg_label = reader.label(act["TargetGroupArn"])
             draft.add("action", f"forward to target group {tg_label}")
+        elif act["Type"] == "fixed-response":
+            conf = act["FixedResponseConfig"]
+            draft.add("action", f"answer {conf.get('StatusCode', '?')} to a host no rule "
+                                "routes")
     if "SslPolicy" in p:
         draft.add("TLS policy", p["SslPolicy"])
     for cert in p.get("Certificates", []):
         arn = cert["CertificateArn"]
         draft.add("certificate", reader.label(arn) if is_ref(arn) else f"{arn} (reused)")
+    if reader.whole is not None and p.get("Certificates"):
+        others = [d for d in reader.whole.domains if d != reader.snap.domain]
+        draft.add("by SNI", f"the certificates of {', '.join(others)}, added with each site "
+                            "(below)")
     removed = next((s.id for s in reader.plan.steps
                     if actions.ACTIONS.get(s.action) is elbv2.DELETE_LISTENER
                     and s.params.get("Port") == p["Port"]), None)
@@ -388,6 +526,88 @@ def _listener(reader: _Reader, step: Step, drafts: _Drafts) -> _Draft | None:
                       f"by {removed}")
     drafts.created.append(draft)
     return draft
+
+
+def _rule(reader: _Reader, step: Step, drafts: _Drafts) -> _Draft | None:
+    """A host-header rule on a listener (a site on a shared or a joined load balancer)."""
+    p = step.params
+    listener = _parent(drafts.by_step, p["ListenerArn"])
+    where = listener.name if listener is not None else reader.label(p["ListenerArn"])
+    draft = _Draft("listener rule", f"{', '.join(p['Hosts'])} on {where}", [step.id])
+    draft.add("condition", f"host header {' or '.join(p['Hosts'])}")
+    if "Priority" in p:
+        draft.add("priority", str(p["Priority"]))
+    else:
+        draft.add("priority", "the lowest free one, found at apply (taken again if another "
+                              "change takes it meanwhile)"
+                  + (f", before rule {p['Before']}, which matches every host"
+                     if "Before" in p else ""))
+    for act in p["Actions"]:
+        if act["Type"] == "forward":
+            draft.add("action", f"forward to target group {reader.label(act['TargetGroupArn'])}")
+        elif act["Type"] == "redirect":
+            conf = act["RedirectConfig"]
+            code = conf.get("StatusCode", "").removeprefix("HTTP_")
+            draft.add("action", f"redirect {code} to {conf['Protocol']}:{conf['Port']}, "
+                                "same host, path and query")
+    draft.add("tag", _tags(p.get("Tags", [])))
+    draft.note = "deleted by rollback; the listener's other rules are not changed"
+    drafts.created.append(draft)
+    return draft
+
+
+def _listener_certificate(reader: _Reader, step: Step, drafts: _Drafts) -> _Draft | None:
+    """A site's certificate added to the HTTPS listener, which presents it by SNI."""
+    p = step.params
+    arn = p["CertificateArn"]
+    cert = (f"the new certificate of {reader.snap.domain}" if is_ref(arn)
+            else f"{arn} (reused)")
+    listener = _parent(drafts.by_step, p["ListenerArn"])
+    where = listener.name if listener is not None else reader.label(p["ListenerArn"])
+    draft = _Draft("listener certificate", f"{cert} on {where}", [step.id])
+    draft.add("served", f"by SNI, to clients asking for {', '.join(reader.snap.names)}")
+    draft.note = ("added to the listener's certificate list; its default certificate is not "
+                  "changed; removed by rollback")
+    drafts.created.append(draft)
+    return draft
+
+
+def _joined_load_balancer(reader: _Reader, drafts: _Drafts) -> _Draft:
+    """The joined load balancer, among the changed resources (once)."""
+    lb = reader.joined
+    name = lb.name if lb is not None else reader.lb_name()
+    draft = next((d for d in drafts.changed if d.kind == "load balancer" and d.name == name),
+                 None)
+    if draft is None:
+        draft = _Draft("load balancer", name,
+                       note="joined, not created: rollback removes exactly what this plan "
+                            "added and leaves the load balancer")
+        drafts.changed.append(draft)
+    return draft
+
+
+def _tag(reader: _Reader, step: Step, drafts: _Drafts) -> _Draft | None:
+    draft = _joined_load_balancer(reader, drafts)
+    draft.steps.append(step.id)
+    for key, value in step.params["Tags"].items():
+        draft.changes.append(Change("tag", "-", f"{key}={value} (names this plan's site on "
+                                                "it)"))
+    return None
+
+
+def _subnets(reader: _Reader, step: Step, drafts: _Drafts) -> _Draft | None:
+    p = step.params
+    zones = {s.id: s.availability_zone for s in reader.snap.subnets}
+    if reader.joined is not None:
+        zones.update({subnet: zone for zone, subnet in reader.joined.subnets})
+
+    def named(subnets: list[str]) -> str:
+        return ", ".join(f"{s} ({zones.get(s, '?')})" for s in subnets)
+
+    draft = _joined_load_balancer(reader, drafts)
+    draft.steps.append(step.id)
+    draft.changes.append(Change("subnets", named(p["Before"]), named(p["Subnets"])))
+    return None
 
 
 def _listener_deleted(reader: _Reader, step: Step, drafts: _Drafts) -> _Draft | None:
@@ -475,11 +695,15 @@ _DESCRIBERS: dict[Action, Describer] = {
     route53.SWITCH_TO_ALIAS: _switch,
     canary.CANARY_SWITCH: _canary_switch,
     lockdown_actions.COPY_GROUPS_WITHOUT_PUBLIC_WEB: _copies,
+    sharing.CREATE_RULE: _rule,
+    sharing.ADD_LISTENER_CERTIFICATE: _listener_certificate,
+    sharing.TAG_LOAD_BALANCER: _tag,
+    sharing.SET_SUBNETS: _subnets,
 }
 
 
 KIND_ORDER = ("ACM certificate", "DNS record", "target group", "security group",
-              "load balancer", "listener")
+              "load balancer", "listener", "listener rule", "listener certificate")
 
 
 def _kind_order(draft: _Draft) -> int:
@@ -561,6 +785,8 @@ def _untouched(reader: _Reader) -> list[Resource]:
             note="follows the switch through its target: not changed"))
     out.append(Resource("hosted zone", f"{snap.zone.name} ({snap.zone.id})",
                         note="every record not listed here is left as it is"))
+    if reader.joined is not None:
+        out.append(_joined_untouched(reader.joined))
     reused = {arn for s in plan.steps for c in s.params.get("Certificates", [])
               if not is_ref(arn := c["CertificateArn"])}
     for cert in snap.certificates:
@@ -580,9 +806,57 @@ def _untouched(reader: _Reader) -> list[Resource]:
     return out
 
 
+def _joined_untouched(lb: LoadBalancer) -> Resource:
+    """What a joining plan leaves as it is on the load balancer it joins."""
+    attributes: list[Attribute] = []
+    if lb.https_listener_arn:
+        default = lb.certificate_arns[0].rsplit("/", 1)[-1] if lb.certificate_arns else "?"
+        attributes += [
+            Attribute("HTTPS:443", f"TLS policy {lb.ssl_policy or '?'}, default certificate "
+                                   f"{default}"),
+            Attribute("on it now", f"{len(lb.rules)} rule(s) and "
+                                   f"{len(lb.certificate_arns)} certificate(s)")]
+    else:
+        attributes.append(Attribute("HTTPS:443", "none yet: the plan adds it (above)"))
+    attributes.append(Attribute(
+        "HTTP:80", ("redirects to HTTPS" if lb.http_redirects else "does not redirect")
+        if lb.http_listener_arn else "none"))
+    return Resource(
+        "load balancer", f"{lb.name}: its listeners' default actions, TLS policy and default "
+        "certificate, and every other site's rule and certificate", attributes=tuple(attributes),
+        note="never changed by this plan (other sites use them), not even by its rollback")
+
+
+def _joins(reader: _Reader, drafts: _Drafts) -> JoinedLoadBalancer | None:
+    lb = reader.joined
+    if lb is None:
+        return None
+    adds = [f"{d.kind} {d.name}" for _step_id, d in _added_to_joined(reader, drafts)]
+    return JoinedLoadBalancer(lb.name, lb.arn, lb.dns_name, tuple(adds))
+
+
+def _added_to_joined(reader: _Reader, drafts: _Drafts) -> list[tuple[str, _Draft]]:
+    """What a joining plan adds to the joined load balancer: each step's draft, in words."""
+    wanted = {sharing.CREATE_RULE, sharing.ADD_LISTENER_CERTIFICATE, elbv2.CREATE_LISTENER}
+    found = [(sid, d) for sid, d in drafts.by_step.items()
+             if actions.ACTIONS.get(reader.steps[sid].action) in wanted]
+    for step in reader.plan.steps:
+        action = actions.ACTIONS.get(step.action)
+        if action is sharing.TAG_LOAD_BALANCER:
+            found += [(step.id, _Draft("tag", f"{k}={v}"))
+                      for k, v in step.params["Tags"].items()]
+        elif action is sharing.SET_SUBNETS:
+            added = [x for x in step.params["Subnets"] if x not in step.params["Before"]]
+            found += [(step.id, _Draft("subnet", x)) for x in added]
+    order = [s.id for s in reader.plan.steps]
+    return sorted(found, key=lambda pair: order.index(pair[0]))
+
+
 def _cost(reader: _Reader) -> Cost:
     snap = reader.snap
     region = snap.region
+    if reader.joined is not None:
+        return _joining_cost(reader, reader.joined)
     lb = reader.steps.get("load_balancer")
     zones = len(lb.params["Subnets"]) if lb else max(2, len(snap.public_subnets_by_zone()))
     before = "no load balancer: $0.00 (the instance's own cost does not change)"
@@ -599,6 +873,42 @@ def _cost(reader: _Reader) -> Cost:
              "fraction of one)",
              "the ACM certificate: free, renewed by ACM")
     return Cost(region, 0.0, round(monthly + ipv4, 2), lines)
+
+
+def _joining_cost(reader: _Reader, lb: LoadBalancer) -> Cost:
+    region = reader.snap.region
+    price = ALB_PRICES.get(region)
+    monthly = monthly_base(region)
+    lines = [f"joins {lb.name}: no new load balancer and no new public IPv4 address, so the "
+             "base bill does not change"]
+    if price is None or monthly is None:
+        lines.append(f"price unknown for {region}: the site's traffic adds LCU-hours to "
+                     f"{lb.name}'s bill")
+        return Cost(region, 0.0, 0.0, tuple(lines))
+    zones = len(lb.availability_zones)
+    saving = round(monthly + IPV4_HOURLY * HOURS_PER_MONTH * zones, 2)
+    lines += [f"saves ${saving:.2f} a month against a load balancer of its own (${monthly:.2f}"
+              f" plus {zones} public IPv4 addresses)",
+              f"plus ${price.lcu_hourly} per LCU-hour of the site's traffic on {lb.name}",
+              "the ACM certificate: free, renewed by ACM"]
+    return Cost(region, 0.0, 0.0, tuple(lines))
+
+
+def _shared_cost(readers: list[_Reader]) -> Cost:
+    """One load balancer for every site of the plan, against one each."""
+    cost = _cost(readers[0])
+    region = readers[0].snap.region
+    monthly = monthly_base(region)
+    if cost.after_usd is None or monthly is None:
+        return cost
+    alone = sum(round(monthly + IPV4_HOURLY * HOURS_PER_MONTH
+                      * max(2, len(r.snap.public_subnets_by_zone())), 2) for r in readers)
+    lines = (cost.lines[0],
+             f"one load balancer for {len(readers)} sites: ${cost.after_usd:.2f} a month "
+             f"instead of ${alone:.2f} for a load balancer each (saves "
+             f"${alone - cost.after_usd:.2f})", *cost.lines[1:-1],
+             "the ACM certificates: free, renewed by ACM")
+    return replace(cost, lines=lines)
 
 
 def _timing(reader: _Reader) -> Timing:
@@ -669,14 +979,64 @@ def text_lines(changes: AccountChanges, digest: str | None = None, *, width: int
             out.append((line, style))
 
     wrap(f"What plan {changes.plan_id} changes in account {changes.account} "
-         f"({changes.region}) for {changes.domain}", 2, "bold")
+         f"({changes.region}) for {_for_whom(changes)}", 2, "bold")
     if digest:
         out.append((f"sha256 {digest}", ""))
     counts = changes.counts()
     out.append(("  ".join(f"{SYMBOLS[a]} {counts[a]} {'left ' if a == UNTOUCHED else 'to '}"
                           f"{'untouched' if a == UNTOUCHED else a}" for a in SYMBOLS), ""))
+    if changes.joins is not None:
+        out.append(("", ""))
+        wrap(_joins_line(changes.joins), 2, "bold")
+        for added in changes.joins.adds:
+            wrap(added, 6, "", "    + ")
+    if not changes.sites:
+        _text_sections(out, wrap, changes.section, width)
+    else:
+        for title, section in _groups(changes):
+            out.append(("", ""))
+            out.append((f"── {title} ".ljust(width, "─"), "bold"))
+            _text_sections(out, wrap, section, width)
+    out.append(("", ""))
+    out.append(("Monthly cost (USD)", "bold"))
+    cost = changes.cost
+    after = f"${cost.after_usd:.2f}" if cost.after_usd is not None else "unknown"
+    out.append((f"  before ${cost.before_usd:.2f} → after {after} a month, plus traffic", ""))
+    for line in cost.lines:
+        wrap(line, 6, "", "    ")
+    wrap(f"prices from {cost.source} as of {cost.as_of}", 6, "dim", "    ")
+    out.append(("", ""))
+    out.append(("Time", "bold"))
+    for wait in changes.timing.waits:
+        wrap(f"{wait.what}: {wait.expected}", 6, "", "  · ")
+    wrap(f"cutover: {changes.timing.cutover}", 6, "", "  · ")
+    wrap(f"lockdown: {changes.timing.lockdown}", 6, "", "  · ")
+    return out
+
+
+def _for_whom(changes: AccountChanges) -> str:
+    if changes.sites:
+        return (f"{len(changes.sites)} sites on one new load balancer: "
+                f"{', '.join(changes.domains)}")
+    return changes.domain
+
+
+def _joins_line(joins: JoinedLoadBalancer) -> str:
+    return (f"Joins load balancer {joins.name} ({joins.dns_name}): no new load balancer. "
+            "It adds to it:")
+
+
+def _groups(changes: AccountChanges
+            ) -> list[tuple[str, Callable[[str], tuple[Resource, ...]]]]:
+    """A plan for several sites: what they share, then each site's own, with a title."""
+    return [("Shared by every site: the load balancer and its listeners", changes.section),
+            *((site.domain, site.section) for site in changes.sites)]
+
+
+def _text_sections(out: list[tuple[str, str]], wrap: Callable[..., None],
+                   section: Callable[[str], tuple[Resource, ...]], width: int) -> None:
     for action in SYMBOLS:
-        resources = changes.section(action)
+        resources = section(action)
         if not resources:
             continue
         out.append(("", ""))
@@ -694,21 +1054,6 @@ def text_lines(changes: AccountChanges, digest: str | None = None, *, width: int
                 wrap(f"→ {chg.after}", 24, STYLES[action], " " * 20)
             if res.note:
                 wrap(res.note, 6, "dim", "      ")
-    out.append(("", ""))
-    out.append(("Monthly cost (USD)", "bold"))
-    cost = changes.cost
-    after = f"${cost.after_usd:.2f}" if cost.after_usd is not None else "unknown"
-    out.append((f"  before ${cost.before_usd:.2f} → after {after} a month, plus traffic", ""))
-    for line in cost.lines:
-        wrap(line, 6, "", "    ")
-    wrap(f"prices from {cost.source} as of {cost.as_of}", 6, "dim", "    ")
-    out.append(("", ""))
-    out.append(("Time", "bold"))
-    for wait in changes.timing.waits:
-        wrap(f"{wait.what}: {wait.expected}", 6, "", "  · ")
-    wrap(f"cutover: {changes.timing.cutover}", 6, "", "  · ")
-    wrap(f"lockdown: {changes.timing.lockdown}", 6, "", "  · ")
-    return out
 
 
 def print_text(console: Console, changes: AccountChanges, digest: str | None = None) -> None:
@@ -727,28 +1072,24 @@ def markdown(plan: Plan, changes: AccountChanges | None = None) -> str:
     changes = changes or account_changes(plan)
     digest = plan_digest(plan)
     counts = changes.counts()
-    lines = [f"### migrator plan `{plan.id}`: {changes.domain}", "",
+    lines = [f"### migrator plan `{plan.id}`: {', '.join(changes.domains)}", "",
              f"Account `{changes.account}`, region `{changes.region}`  ",
              f"sha256 `{digest}`", "",
              "**" + " · ".join(f"`{SYMBOLS[a]}` {counts[a]} {TITLES[a].lower()}"
                                for a in SYMBOLS) + "**", ""]
-    for action in SYMBOLS:
-        resources = changes.section(action)
-        if not resources:
-            continue
-        lines += [f"#### {TITLES[action]}", "", "```diff"]
-        for res in resources:
-            mark = SYMBOLS[action]
-            lines.append(f"{mark} {res.kind} {res.name}")
-            body = "+" if action == CREATE else ("-" if action == DESTROY else " ")
-            for attr in res.attributes:
-                lines.append(f"{body}     {attr.name}: {attr.value}")
-            for chg in res.changes:
-                lines.append(f"-     {chg.name}: {chg.before}")
-                lines.append(f"+     {chg.name}: {chg.after}")
-            if res.note:
-                lines.append(f"{body}     # {res.note}")
-        lines += ["```", ""]
+    if changes.sites:
+        lines[-2:-1] = [f"{len(changes.sites)} sites on one new load balancer", "",
+                        lines[-2]]
+    if changes.joins is not None:
+        lines += [f"**{_md(_joins_line(changes.joins))}**", ""]
+        lines += [f"- {_md(added)}" for added in changes.joins.adds]
+        lines.append("")
+    if not changes.sites:
+        _md_sections(lines, changes.section, "#### ")
+    else:
+        for title, section in _groups(changes):
+            lines += [f"#### {_md(title)}", ""]
+            _md_sections(lines, section, "##### ")
     cost = changes.cost
     after = f"${cost.after_usd:.2f}" if cost.after_usd is not None else "unknown"
     lines += ["#### Monthly cost (USD)", "",
@@ -771,6 +1112,27 @@ def markdown(plan: Plan, changes: AccountChanges | None = None) -> str:
     lines += ["", "</details>", "",
               f"Approve this exact plan: `migrator apply PLAN --expect-sha256 {digest}`", ""]
     return "\n".join(lines)
+
+
+def _md_sections(lines: list[str], section: Callable[[str], tuple[Resource, ...]],
+                 heading: str) -> None:
+    for action in SYMBOLS:
+        resources = section(action)
+        if not resources:
+            continue
+        lines += [f"{heading}{TITLES[action]}", "", "```diff"]
+        for res in resources:
+            mark = SYMBOLS[action]
+            lines.append(f"{mark} {res.kind} {res.name}")
+            body = "+" if action == CREATE else ("-" if action == DESTROY else " ")
+            for attr in res.attributes:
+                lines.append(f"{body}     {attr.name}: {attr.value}")
+            for chg in res.changes:
+                lines.append(f"-     {chg.name}: {chg.before}")
+                lines.append(f"+     {chg.name}: {chg.after}")
+            if res.note:
+                lines.append(f"{body}     # {res.note}")
+        lines += ["```", ""]
 
 
 def _md(text: str) -> str:

@@ -31,7 +31,8 @@ class PlanCheck:
         if self.differences:
             plan = self.plan
             raise StalePlanError(
-                f"plan {plan.id} for {plan.domain} is stale: {len(self.differences)} "
+                f"plan {plan.id} for {', '.join(plan.domains)} is stale: "
+                f"{len(self.differences)} "
                 f"difference(s) with the account: {'; '.join(self.differences)}",
                 hint="make a new plan with `migrator plan` and have it reviewed")
 

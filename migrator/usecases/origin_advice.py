@@ -25,6 +25,7 @@ NGINX, APACHE, GENERIC = "nginx", "Apache", "generic"
 # slightly different moments, and the origin must be the one that never closes first.
 KEEPALIVE_MARGIN_SECONDS = 15
 SELF_SIGNED_DAYS = 3650
+DEFAULT_IDLE_SECONDS = 60  # a load balancer's idle timeout unless set otherwise
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,10 @@ def trusted_cidrs(plan: Plan) -> tuple[str, ...]:
     snap = plan.snapshot
     if snap.vpc_cidrs:
         return snap.vpc_cidrs
+    joined = snap.load_balancer
+    if joined is not None:  # a joined load balancer has its addresses in its own subnets
+        return tuple(sorted({s.cidr for s in snap.subnets
+                             if s.id in joined.subnet_ids and s.cidr}))
     return tuple(sorted({s.cidr for s in snap.public_subnets_by_zone().values()}))
 
 
@@ -76,6 +81,12 @@ def origin_advice(plan: Plan) -> OriginAdvice:
     kind = server_kind(snap.origin_server)
     cidrs = trusted_cidrs(plan)
     idle = plan.options.idle_timeout_seconds
+    joined = snap.load_balancer
+    # A joining plan leaves the joined load balancer's idle timeout as it is: the one its
+    # snapshot recorded, where it records one, else at least ELB's default.
+    joined_idle = getattr(joined, "idle_timeout_seconds", None) if joined else None
+    if joined is not None:
+        idle = joined_idle if isinstance(joined_idle, int) else max(idle, DEFAULT_IDLE_SECONDS)
     keepalive = idle + KEEPALIVE_MARGIN_SECONDS
     shown_cidrs = cidrs or (f"<the CIDR of {snap.instance.vpc_id}>",)
     address_why = (f"the load balancer connects from its own addresses in {snap.instance.vpc_id} "
@@ -85,6 +96,15 @@ def origin_advice(plan: Plan) -> OriginAdvice:
     keepalive_why = (f"the load balancer keeps idle connections to the origin for {idle} s (its "
                      "idle timeout): the origin must keep them longer, or a request now and "
                      "then meets a connection it just closed (a 502)")
+    if joined is not None:
+        timeout = (f"for {idle} s (its idle timeout, which this plan does not change)"
+                   if isinstance(joined_idle, int) else
+                   f"for its idle timeout, which this plan does not set (ELB's default is "
+                   f"{DEFAULT_IDLE_SECONDS} s; see aws elbv2 describe-load-balancer-attributes)")
+        keepalive_why = (
+            f"{joined.name} keeps idle connections to the origin {timeout}: the origin must "
+            "keep them longer, or a request now and then meets a connection it just closed "
+            "(a 502)")
     certificate_why = (
         "the load balancer does not validate the instance's certificate: once every client "
         "reaches the load balancer the old one may expire without harm, or be replaced by a "

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from migrator.core import actions
+from migrator.core.executor import reverted_sites
 from migrator.core.plan import DONE, Plan
 from migrator.core.status import load_balancer_outputs
 from migrator.net.config import NetConfig
@@ -30,9 +31,17 @@ class ReadyToSwitch:
 
 
 def ready_to_switch(path: Path, plan: Plan, net: NetConfig) -> ReadyToSwitch:
+    """A plan for several sites is ready to switch every site still on the load balancer (a
+    site put back alone after failed checks is not): their names are all listed."""
     lb = str(load_balancer_outputs(plan).get("dns_name", ""))
     address, no_address = _an_address(lb, plan, net)
-    return ReadyToSwitch(path=path, domain=plan.domain, names=tuple(plan.snapshot.names),
+    reverted = reverted_sites(plan)
+    sites = [s for s in plan.snapshots if s.domain not in reverted] or [plan.snapshot]
+    domains = [s.domain for s in sites]
+    domain = domains[0] if len(domains) == 1 else \
+        f"{', '.join(domains[:-1])} and {domains[-1]}"
+    return ReadyToSwitch(path=path, domain=domain,
+                         names=tuple(n for s in sites for n in s.names),
                          load_balancer=lb, health_check_path=plan.options.health_check_path,
                          verified=_checked_through_load_balancer(plan), address=address,
                          no_address=no_address)

@@ -27,7 +27,8 @@ from typing import Any
 
 from migrator.checks.result import CheckResult, Level
 from migrator.core import actions, planfile
-from migrator.core.actions import LOAD_BALANCER, TARGET_GROUP
+from migrator.core.actions import LOAD_BALANCER, TARGET_GROUP, sharing
+from migrator.core.executor import reverted_sites
 from migrator.core.plan import (
     DONE,
     RECOMMENDED_TLS_POLICY,
@@ -37,7 +38,9 @@ from migrator.core.plan import (
     Plan,
     resolve,
 )
-from migrator.core.status import clients_moved_at, phase
+from migrator.core.planner import reusable_certificate
+from migrator.core.sites import site_views
+from migrator.core.status import clients_moved_at, load_balancer_outputs, phase
 from migrator.errors import AwsNotFoundError, MigratorError, PlanMismatchError
 from migrator.net.dns import Dns, dns_skip_reason
 from migrator.usecases import validation
@@ -96,30 +99,54 @@ class SiteHealth:
 def site_health(request: HealthRequest, *, connect: Connect, variables: Mapping[str, str],
                 now: datetime | None = None) -> SiteHealth:
     """The plan's site, checked read-only (see the module); nothing to check unless its DNS
-    switch is done and no rollback began."""
+    switch is done and no rollback began. For a plan for several sites: its first site's
+    (sites_health gives each site's)."""
+    return sites_health(request, connect=connect, variables=variables, now=now)[0]
+
+
+def sites_health(request: HealthRequest, *, connect: Connect, variables: Mapping[str, str],
+                 now: datetime | None = None) -> tuple[SiteHealth, ...]:
+    """The health of every site of the plan, in the plan's order: each site's view
+    (sites.site_view) checked as a plan for that one site. A site put back alone after
+    failed checks, or not switched yet, has nothing to check; AWS is asked only when a site
+    has something to check."""
     plan = planfile.load(request.path)
-    why_not = _nothing_to_check(plan)
-    if why_not:
-        return SiteHealth(plan, False, why_not)
+    reverted = reverted_sites(plan)
+    views = site_views(plan)
+    why_not = {view.domain: (f"{view.domain} was reverted alone after failed checks "
+                             f"({reverted[view.domain]}): nothing to check"
+                             if view.domain in reverted else
+                             _nothing_to_check(view, view.domain if len(views) > 1
+                                               else "the plan"))
+               for view in views}
+    if all(why_not.values()):
+        return tuple(SiteHealth(view, False, why_not[view.domain]) for view in views)
     net = validation.network_config(variables)
     account = Account(request.account.profile,
                       request.account.region or plan.snapshot.region)
     aws = connect(account)
     _check_account(aws, plan)
-    dns = None if dns_skip_reason(net, plan.snapshot.instance.public_ip) else Dns(net)
-    site = _Site(aws, plan, dns, dns_skip_reason(net, plan.snapshot.instance.public_ip),
-                 now or datetime.now(UTC), request.path)
-    checks = [*site.certificate(), *site.load_balancer(), *site.records(), *site.lockdown()]
-    return SiteHealth(plan, True, "", tuple(checks), origin_advice(plan))
+    at = now or datetime.now(UTC)
+    found = []
+    for view in views:
+        if why_not[view.domain]:
+            found.append(SiteHealth(view, False, why_not[view.domain]))
+            continue
+        skipped = dns_skip_reason(net, view.snapshot.instance.public_ip)
+        site = _Site(aws, view, None if skipped else Dns(net), skipped, at, request.path)
+        checks = [*site.certificate(), *site.load_balancer(), *site.records(),
+                  *site.lockdown()]
+        found.append(SiteHealth(view, True, "", tuple(checks), origin_advice(view)))
+    return tuple(found)
 
 
-def _nothing_to_check(plan: Plan) -> str:
+def _nothing_to_check(plan: Plan, subject: str = "the plan") -> str:
     statuses = {st.status for st in plan.states.values()}
     if statuses & {REVERTED, REVERTING}:
-        return f"the plan is {phase(plan)}: nothing to check"
+        return f"{subject} is {phase(plan)}: nothing to check"
     switch = actions.dns_switch(plan.steps)
     if switch is None or plan.state(switch.id).status not in (DONE, SKIPPED):
-        return (f"the plan is {phase(plan)} and its DNS switch is not done: nothing to check "
+        return (f"{subject} is {phase(plan)} and its DNS switch is not done: nothing to check "
                 "yet")
     return ""
 
@@ -152,16 +179,35 @@ class _Site:
         outputs = plan.outputs()
         created = {r.kind: s.id for s in plan.steps
                    for r in actions.named_resources(s, plan.snapshot)}
-        self.lb = outputs.get(created.get(LOAD_BALANCER, ""), {})
+        # The load balancer the plan created, or the one it joined (as planned).
+        self.lb = (outputs.get(created[LOAD_BALANCER], {}) if LOAD_BALANCER in created
+                   else load_balancer_outputs(plan))
+        self.joined = plan.snapshot.load_balancer
         self.tg = outputs.get(created.get(TARGET_GROUP, ""), {})
-        # The HTTPS listener's step: the one that puts a certificate on a listener.
+        # The site's certificate: added to the HTTPS listener by SNI (a site on a shared or a
+        # joined load balancer), or the default of the listener the plan creates, or, for a
+        # site joining a listener that had it already, the ISSUED one the plan reuses.
+        sni = next((s for s in plan.steps
+                    if actions.ACTIONS.get(s.action) is sharing.ADD_LISTENER_CERTIFICATE), None)
         https = next((s for s in plan.steps if "Certificates" in s.params and
                       "SslPolicy" in s.params), None)
         params = resolve(https.params, outputs, lenient=True) if https else {}
-        self.certificate_arn: str | None = next(
-            (c.get("CertificateArn") for c in params.get("Certificates", [])), None)
+        self.by_sni = sni is not None or (https is None and self.joined is not None)
+        self.certificate_arn: str | None
+        if sni is not None:
+            self.certificate_arn = resolve(sni.params, outputs, lenient=True).get(
+                "CertificateArn")
+        elif https is not None:
+            self.certificate_arn = next(
+                (c.get("CertificateArn") for c in params.get("Certificates", [])), None)
+        else:
+            reused = reusable_certificate(plan.snapshot)
+            self.certificate_arn = reused.arn if reused is not None else None
         self.planned_policy: str | None = params.get("SslPolicy")
         self.listeners: list[dict[str, Any]] | None = None
+        rule = next((s for s in plan.steps if actions.ACTIONS.get(s.action)
+                     is sharing.CREATE_RULE and s.id == "site_rule"), None)
+        self.rule = (rule, outputs.get(rule.id, {})) if rule is not None else None
 
     def _guard(self, area: str, what: str, run: Callable[[], list[CheckResult]]
                ) -> list[CheckResult]:
@@ -328,22 +374,73 @@ class _Site:
         where = f"{name} :{listener.get('Port', 443)}"
         certificates = [c.get("CertificateArn") for c in listener.get("Certificates", [])]
         found = []
-        if self.certificate_arn and self.certificate_arn not in certificates:
+        if self.certificate_arn and self.by_sni:
+            found += self._sni_certificate(listener, where)
+        elif self.certificate_arn and self.certificate_arn not in certificates:
             found.append(_result(BALANCER, "HTTPS listener", "fail",
                                  "serves another certificate than the plan's: "
                                  + ", ".join(c or "?" for c in certificates),
                                  hint="put the plan's certificate back on it", target=where))
+        if self.rule is not None:
+            found += self._rule(listener)
         policy = listener.get("SslPolicy", "?")
         if policy == RECOMMENDED_TLS_POLICY:
             found.append(_result(BALANCER, "TLS policy", "pass",
                                  f"{policy}, the newest AWS recommends", target=where))
         else:
+            hint = ("when your clients allow it, set that on the HTTPS listener (aws elbv2 "
+                    "modify-listener --ssl-policy)")
+            if self.joined is not None:
+                hint += "; the plan does not change it: every site on the listener uses it"
             found.append(_result(
                 BALANCER, "TLS policy", "warn",
                 f"{policy}; the newest AWS recommends is {RECOMMENDED_TLS_POLICY}",
-                hint="when your clients allow it, set that on the HTTPS listener (aws elbv2 "
-                     "modify-listener --ssl-policy)", target=where))
+                hint=hint, target=where))
         return found
+
+    def _sni_certificate(self, listener: dict[str, Any], where: str) -> list[CheckResult]:
+        """A site's certificate in the listener's certificate list, presented by SNI."""
+        arn = self.certificate_arn
+        assert arn is not None
+        listed = [c.get("CertificateArn")
+                  for c in self.aws.elbv2.listener_certificates(listener["ListenerArn"])]
+        names = ", ".join(self.plan.snapshot.names)
+        if arn in listed:
+            return [_result(BALANCER, "SNI certificate", "pass",
+                            f"the plan's certificate is on the listener, presented to clients "
+                            f"asking for {names}", target=where)]
+        return [_result(BALANCER, "SNI certificate", "fail",
+                        f"the plan's certificate {arn.rsplit('/', 1)[-1]} is no longer on the "
+                        f"listener: clients asking for {names} get another certificate",
+                        hint=f"add it back: aws elbv2 add-listener-certificates --listener-arn "
+                             f"{listener['ListenerArn']} --certificates CertificateArn={arn}",
+                        target=where)]
+
+    def _rule(self, listener: dict[str, Any]) -> list[CheckResult]:
+        """The site's host-header rule on the listener it was put on."""
+        assert self.rule is not None
+        step, outputs = self.rule
+        hosts = list(step.params.get("Hosts", []))
+        target = ", ".join(hosts)
+        listener_arn = resolve(step.params, self.plan.outputs(), lenient=True).get(
+            "ListenerArn") or listener["ListenerArn"]
+        rules = self.aws.elbv2.rules(listener_arn)
+        ours = next((r for r in rules if r.get("RuleArn") == outputs.get("arn")), None)
+        if ours is None:
+            return [_result(BALANCER, "host rule", "fail",
+                            "the rule routing the site's names to its target group is gone: "
+                            "the load balancer answers them with its default action",
+                            hint=f"roll back and apply again: `migrator rollback {self.path}`",
+                            target=target)]
+        forwards = [a.get("TargetGroupArn") for a in ours.get("Actions", [])
+                    if a.get("Type") == "forward"]
+        if self.tg.get("arn") and self.tg["arn"] not in forwards:
+            return [_result(BALANCER, "host rule", "fail",
+                            f"rule {ours.get('Priority')} no longer forwards to the site's "
+                            "target group", hint="find out who changed it", target=target)]
+        return [_result(BALANCER, "host rule", "pass",
+                        f"rule {ours.get('Priority')} forwards them to the site's target group",
+                        target=target)]
 
     # --- DNS --------------------------------------------------------------------------------
 

@@ -17,6 +17,5 @@ def run(args: argparse.Namespace, shell: Shell) -> int:
     result = plan_status(StatusRequest(path, account_of(args)), connect=shell.connect,
                          variables=shell.env.variables)
     output.plan_status(shell.env, result, as_json=args.json)
-    if result.health is not None:
-        result.health.raise_if_attention(path)
+    result.raise_if_attention(path)  # any site's failed check: exit 1
     return ExitStatus.SUCCESS
