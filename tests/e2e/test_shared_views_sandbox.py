@@ -6,26 +6,16 @@ status, verify and their JSON."""
 
 from __future__ import annotations
 
-import io
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from migrator.cli.environment import Environment
-from migrator.cli.main import main
 from migrator_sandbox.runner import Sandbox
 from migrator_sandbox.strict import StrictConfig
-
-
-@dataclass
-class Ran:
-    status: int
-    stdout: str
-    stderr: str
+from tests.support.sandbox import Ran, run_migrator
 
 
 @dataclass
@@ -34,16 +24,7 @@ class Box:
     workdir: Path
 
     def migrator(self, *argv: str) -> Ran:
-        out, err = io.StringIO(), io.StringIO()
-        variables = {**os.environ, **self.sandbox.env}
-        cwd = Path.cwd()
-        os.chdir(self.workdir)
-        try:
-            status = main(list(argv), Environment(stdout=out, stderr=err, stdin_isatty=False,
-                                                  variables=variables, width=80))
-        finally:
-            os.chdir(cwd)
-        return Ran(status, out.getvalue(), err.getvalue())
+        return run_migrator(self.sandbox, self.workdir, *argv)
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,7 @@ named). One site is migrated for the module; the test that breaks it puts it bac
 
 from __future__ import annotations
 
-import io
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,21 +13,13 @@ from typing import Any
 
 import pytest
 
-from migrator.cli.environment import Environment
-from migrator.cli.main import main
 from migrator.core import planfile
 from migrator_sandbox.runner import Sandbox
 from migrator_sandbox.strict import StrictConfig
+from tests.support.sandbox import Ran, run_migrator
 
 DOMAIN = "www.example.com"
 VPC_CIDR = "10.20.0.0/16"  # the sandbox world's VPC
-
-
-@dataclass
-class Ran:
-    status: int
-    stdout: str
-    stderr: str
 
 
 @dataclass
@@ -39,16 +29,7 @@ class Migrated:
     plan: Path
 
     def migrator(self, *argv: str) -> Ran:
-        out, err = io.StringIO(), io.StringIO()
-        variables = {**os.environ, **self.sandbox.env}
-        cwd = Path.cwd()
-        os.chdir(self.workdir)
-        try:
-            status = main(list(argv), Environment(stdout=out, stderr=err, stdin_isatty=False,
-                                                  variables=variables, width=80))
-        finally:
-            os.chdir(cwd)
-        return Ran(status, out.getvalue(), err.getvalue())
+        return run_migrator(self.sandbox, self.workdir, *argv)
 
 
 @pytest.fixture(scope="module")

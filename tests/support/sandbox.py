@@ -9,12 +9,15 @@ parsers: it reads MIGRATOR_NAMESERVERS / MIGRATOR_CONNECT_TO / MIGRATOR_CA_BUNDL
 from __future__ import annotations
 
 import http.client
+import io
+import os
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import dns.message
@@ -351,3 +354,30 @@ class PollingClient(threading.Thread):
     def __exit__(self, *_: object) -> None:
         self.stop.set()
         self.join(5)
+
+
+@dataclass
+class Ran:
+    """What `migrator ARGV` run in-process printed, and its exit status."""
+
+    status: int
+    stdout: str
+    stderr: str
+
+
+def run_migrator(sandbox: Any, workdir: Path, *argv: str) -> Ran:
+    """`migrator ARGV` in-process in workdir with the sandbox's variables (for a module-scoped
+    sandbox, where the function-scoped `cli` fixture cannot be used)."""
+    from migrator.cli.environment import Environment
+    from migrator.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    variables = {**os.environ, **sandbox.env}
+    cwd = Path.cwd()
+    os.chdir(workdir)
+    try:
+        status = main(list(argv), Environment(stdout=out, stderr=err, stdin_isatty=False,
+                                              variables=variables, width=80))
+    finally:
+        os.chdir(cwd)
+    return Ran(status, out.getvalue(), err.getvalue())
