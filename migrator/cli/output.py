@@ -349,11 +349,21 @@ def plans_before_apply(env: Environment, plans: Sequence[Plan]) -> None:
         env.console.print(render.plan_table(plan, with_inverse=False))
 
 
+def sites_in_words(plan: Plan) -> tuple[str, str]:
+    """The plan's sites as a sentence's subject, and its verb: ("www.example.com", "is"),
+    ("www.example.com and shop.example.com", "are")."""
+    domains = list(plan.domains)
+    if len(domains) == 1:
+        return domains[0], "is"
+    return f"{', '.join(domains[:-1])} and {domains[-1]}", "are"
+
+
 def applied_message(applied: Applied) -> str:
+    sites, verb = sites_in_words(applied.plan)
     if applied.ready is not None:
-        return (f"Ready to switch. {applied.plan.domain} is served by {applied.load_balancer}; "
+        return (f"Ready to switch. {sites} {verb} served by {applied.load_balancer}; "
                 f"DNS is untouched.")
-    message = f"Applied. {applied.plan.domain} is served by {applied.load_balancer}."
+    message = f"Applied. {sites} {verb} served by {applied.load_balancer}."
     return f"{message}\nNot yet: {applied.deferred}." if applied.deferred else message
 
 
@@ -383,9 +393,10 @@ def ready_to_switch(console: Console, ready: ReadyToSwitch, *, continue_with: st
     balancer before any visitor reaches it, then the commands that switch or undo."""
     checked = ("checked through its own address" if ready.verified
                else "not checked (--skip-verify)")
-    console.print(f"[bold]Ready to switch.[/] {ready.domain} is served by the load balancer "
+    verb, where = ("is", "the instance") if ready.sites == 1 else ("are", "the instances")
+    console.print(f"[bold]Ready to switch.[/] {ready.domain} {verb} served by the load balancer "
                   f"{ready.load_balancer}, {checked}. DNS is untouched: visitors still reach "
-                  "the instance directly.")
+                  f"{where} directly.")
     console.print("Try it yourself through the load balancer:")
     for name in ready.names:
         console.print(f"  curl --connect-to {name}:443:{ready.load_balancer}:443 "
@@ -420,7 +431,12 @@ def switched_already(env: Environment, path: Path, plan: Plan) -> None:
 
 
 def rolled_back_message(result: RolledBack) -> str:
-    return f"Rolled back. {result.plan.domain} is served by the instance again."
+    sites, verb = sites_in_words(result.plan)
+    where = "the instance" if verb == "is" else "their instances"
+    if result.plan.snapshot.load_balancer is not None:
+        return (f"Rolled back. {sites} {verb} served by {where} again; load balancer "
+                f"{result.plan.snapshot.load_balancer.name} serves its other sites as before.")
+    return f"Rolled back. {sites} {verb} served by {where} again."
 
 
 def rolled_back(env: Environment, result: RolledBack) -> None:

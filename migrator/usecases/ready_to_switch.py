@@ -28,6 +28,7 @@ class ReadyToSwitch:
     verified: bool  # the checks through the load balancer ran (not --skip-verify) and passed
     address: str | None  # an address the load balancer's name resolves to now
     no_address: str | None  # why there is none
+    sites: int = 1  # how many sites `domain` names
 
 
 def ready_to_switch(path: Path, plan: Plan, net: NetConfig) -> ReadyToSwitch:
@@ -44,7 +45,7 @@ def ready_to_switch(path: Path, plan: Plan, net: NetConfig) -> ReadyToSwitch:
                          names=tuple(n for s in sites for n in s.names),
                          load_balancer=lb, health_check_path=plan.options.health_check_path,
                          verified=_checked_through_load_balancer(plan), address=address,
-                         no_address=no_address)
+                         no_address=no_address, sites=len(sites))
 
 
 def _checked_through_load_balancer(plan: Plan) -> bool:

@@ -5,6 +5,7 @@ the others stay migrated."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -129,3 +130,24 @@ def test_a_site_failing_after_its_switch_gets_its_records_back_alone(
     plan = planfile.load(Path("shared.json"))
     assert plan.state(f"switch_dns@{SHOP}").status == "reverted"
     assert plan.state(f"switch_dns@{WWW}").status == "done"
+
+
+def test_a_shared_plan_stops_before_the_switch_then_switches_every_site(
+        sandbox: Sandbox, cli: Any) -> None:
+    assert cli(*SHARED).status == 0
+    stopped = cli("apply", "shared.json", "--yes", "--stop-before-switch")
+    assert stopped.status == 0, stopped.stderr + stopped.stdout
+    text = " ".join(stopped.stdout.split())
+    assert f"Ready to switch. {WWW} and {SHOP} are served by the load balancer" in text
+    for name in (WWW, SHOP):
+        assert f"curl --connect-to {name}:443:" in stopped.stdout
+        assert records(sandbox, name)["ResourceRecords"] == [{"Value": ORIGINS[name]}]
+    status = cli("status", "shared.json", "--json")
+    assert json.loads(status.stdout)["ready_to_switch"], status.stdout
+    switched = cli("apply", "shared.json", "--yes")
+    assert switched.status == 0, switched.stderr + switched.stdout
+    assert f"Applied. {WWW} and {SHOP} are served by" in " ".join(switched.stdout.split())
+    for name in (WWW, SHOP):
+        assert "AliasTarget" in records(sandbox, name)
+    rolled = cli("rollback", "shared.json", "--yes", "--dns-drain", "0")
+    assert "Rolled back." in rolled.stdout and "their instances" in rolled.stdout
