@@ -82,11 +82,10 @@ def origin_advice(plan: Plan) -> OriginAdvice:
     cidrs = trusted_cidrs(plan)
     idle = plan.options.idle_timeout_seconds
     joined = snap.load_balancer
-    # A joining plan leaves the joined load balancer's idle timeout as it is: the one its
-    # snapshot recorded, where it records one, else at least ELB's default.
-    joined_idle = getattr(joined, "idle_timeout_seconds", None) if joined else None
+    # A joining plan leaves the joined load balancer's idle timeout as it is, as its snapshot
+    # recorded it.
     if joined is not None:
-        idle = joined_idle if isinstance(joined_idle, int) else max(idle, DEFAULT_IDLE_SECONDS)
+        idle = joined.idle_timeout_seconds
     keepalive = idle + KEEPALIVE_MARGIN_SECONDS
     shown_cidrs = cidrs or (f"<the CIDR of {snap.instance.vpc_id}>",)
     address_why = (f"the load balancer connects from its own addresses in {snap.instance.vpc_id} "
@@ -97,10 +96,7 @@ def origin_advice(plan: Plan) -> OriginAdvice:
                      "idle timeout): the origin must keep them longer, or a request now and "
                      "then meets a connection it just closed (a 502)")
     if joined is not None:
-        timeout = (f"for {idle} s (its idle timeout, which this plan does not change)"
-                   if isinstance(joined_idle, int) else
-                   f"for its idle timeout, which this plan does not set (ELB's default is "
-                   f"{DEFAULT_IDLE_SECONDS} s; see aws elbv2 describe-load-balancer-attributes)")
+        timeout = f"for {idle} s (its idle timeout, which this plan does not change)"
         keepalive_why = (
             f"{joined.name} keeps idle connections to the origin {timeout}: the origin must "
             "keep them longer, or a request now and then meets a connection it just closed "
