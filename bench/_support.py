@@ -260,6 +260,24 @@ def run_cli(argv: Sequence[str], variables: Mapping[str, str] | None = None) -> 
     return CliResult(status, out.getvalue(), time.perf_counter() - began)
 
 
+def plan_with_states(plan_file: Path) -> dict[str, Any]:
+    """The plan file's JSON with each step's journaled state (from its state file, beside it)
+    under step["state"] and the journal under "journal", as plan files held them before state
+    files existed."""
+    import json
+
+    from migrator.core import planfile
+
+    plan = json.loads(plan_file.read_text())
+    state_file = planfile.state_path(plan_file)
+    saved = json.loads(state_file.read_text()) if state_file.exists() else {}
+    states = saved.get("steps", {})
+    for step in plan["steps"]:
+        step["state"] = states.get(step["id"], {"status": "pending"})
+    plan["journal"] = saved.get("journal", [])
+    return plan
+
+
 def require_ok(result: CliResult, what: str) -> None:
     if result.status != 0:
         raise SystemExit(f"{what} failed (exit {result.status}):\n{result.output[-4000:]}")

@@ -23,7 +23,6 @@ The sandbox's start-up is not included (bench/sandbox_startup.py measures it).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -31,7 +30,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from _support import aws_environment, counting, deadline, machine, require_ok, run_cli, table
+from _support import (
+    aws_environment,
+    counting,
+    deadline,
+    machine,
+    plan_with_states,
+    require_ok,
+    run_cli,
+    table,
+)
 
 WAIT_STEPS = {"certificate_issued", "load_balancer_active", "target_healthy"}
 
@@ -54,7 +62,7 @@ def one_run(delay: float, workdir: Path) -> dict[str, Any]:
         with counting() as log:
             applied = run_cli(["apply", str(plan_file), "--yes"], variables)
         require_ok(applied, "apply")
-    plan = json.loads(plan_file.read_text())
+    plan = plan_with_states(plan_file)
     steps: dict[str, dict[str, Any]] = {}
     in_steps = 0.0
     for step in plan["steps"]:

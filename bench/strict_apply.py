@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import statistics
 import sys
 import tempfile
@@ -29,7 +28,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from _support import aws_environment, deadline, machine, require_ok, run_cli, table
+from _support import (
+    aws_environment,
+    deadline,
+    machine,
+    plan_with_states,
+    require_ok,
+    run_cli,
+    table,
+)
 
 SCALED = ("ec2_visibility", "target_group_visibility", "certificate_visibility",
           "load_balancer_provisioning", "health_time_scale", "deregistration_delay",
@@ -61,7 +68,7 @@ def one_run(scale: float, workdir: Path) -> dict[str, Any]:
                            variables), "plan")
         applied = run_cli(["apply", str(plan_file), "--yes"], variables)
         require_ok(applied, "apply")
-    plan = json.loads(plan_file.read_text())
+    plan = plan_with_states(plan_file)
     steps = {}
     for step in plan["steps"]:
         began, ended = _ts(step["state"].get("started_at")), _ts(step["state"].get("finished_at"))
