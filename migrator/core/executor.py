@@ -147,15 +147,20 @@ class Executor:
     def check_not_stale(self) -> None:
         """Before the first change: what is live must still be what the plan was made from
         (every site's setup, and the load balancer a site is to join)."""
-        differences: list[str] = []
         several = len(self.plan.snapshots) > 1
-        for snap in self.plan.snapshots:
+
+        def differences_of(snap: Snapshot) -> list[str]:
             live = self.inspect(self.aws, snap.domain, snap.names[1:])
             found = snapshot_differences(snap, live)
             if snap.load_balancer is not None:
                 found += load_balancer_differences(
                     snap, find_load_balancer(self.aws, snap.load_balancer.arn))
-            differences += [f"{snap.domain}: {d}" if several else d for d in found]
+            return [f"{snap.domain}: {d}" if several else d for d in found]
+
+        with ThreadPoolExecutor(max_workers=min(len(self.plan.snapshots),
+                                                PARALLEL_SITES)) as pool:
+            differences = [d for found in pool.map(differences_of, self.plan.snapshots)
+                           for d in found]
         if differences:
             raise StalePlanError(
                 "the setup changed since the plan was made: " + "; ".join(differences),
@@ -398,29 +403,57 @@ class Executor:
         self.check_load_balancer_unused()
         self.plan.record("rollback-started")
         self.save()
-        # Several sites' records go back one after the other, and resolvers are given the DNS
-        # drain once, after the last of them, before anything they might still reach goes.
+        # Several sites' records go back (at once), and resolvers are given the DNS drain once,
+        # after the last of them, before anything they might still reach goes.
         several = len(self.plan.snapshots) > 1
         drain_owed = False
-        for step in reversed(self.plan.steps):
-            state = self.plan.state(step.id)
-            if state.status in (PENDING, REVERTED):
+        for phase in phases(list(reversed(self.plan.steps))):
+            undo: list[Step] = []
+            for step in phase:
+                state = self.plan.state(step.id)
+                if state.status in (PENDING, REVERTED):
+                    continue
+                if state.status == SKIPPED or step.inverse is None:
+                    state.status, state.reverted_at = REVERTED, now()
+                    self.save()
+                    continue
+                undo.append(step)
+            if not undo:
                 continue
-            if state.status == SKIPPED or step.inverse is None:
-                state.status, state.reverted_at = REVERTED, now()
-                self.save()
-                continue
-            switch = several and actions.traits(step).dns_switch
+            switch = several and actions.traits(undo[0]).dns_switch
             if drain_owed and not switch:
                 self.reporter.note(f"every site's records are back: waiting "
                                    f"{self.options.dns_drain_seconds:g} s for resolvers to let "
                                    "go of the load balancer's answers")
                 self.options.clock.sleep(self.options.dns_drain_seconds)
                 drain_owed = False
-            self._undo(step, drain=not switch)
+            self._undo_phase(undo, drain=not switch)
             drain_owed = drain_owed or switch
         self.plan.record("rollback-finished")
         self.save()
+
+    def _undo_phase(self, steps: list[Step], *, drain: bool) -> None:
+        """Undo one step, or the same step of several sites at once; the first error is
+        raised once every one of them has ended."""
+        if len(steps) == 1:
+            self._undo(steps[0], drain=drain)
+            return
+
+        def undo(step: Step) -> MigratorError | None:
+            try:
+                self._undo(step, drain=drain)
+            except MigratorError as exc:
+                return exc
+            return None
+
+        alone, self.reporter = self.reporter, _Together(self.reporter)
+        try:
+            with ThreadPoolExecutor(max_workers=min(len(steps), PARALLEL_SITES)) as pool:
+                errors = [e for e in pool.map(undo, steps) if e is not None]
+        finally:
+            self.reporter = alone
+        if errors:
+            raise errors[0]
 
     def _undo(self, step: Step, *, drain: bool = True) -> None:
         assert step.inverse is not None
@@ -458,8 +491,9 @@ class Executor:
 
 
 SITE_REVERTED = "site-reverted"
-# How many sites of a plan run the same step at once.
-PARALLEL_SITES = 8
+# How many sites of a plan run the same step at once (AWS throttles bursts beyond that;
+# botocore's standard retry mode absorbs what remains).
+PARALLEL_SITES = 16
 
 
 def phases(steps: Sequence[Step]) -> list[list[Step]]:

@@ -154,7 +154,7 @@ def plan_shared(request: SharedPlanRequest, *, connect: Connect, variables: Mapp
         checked = preflight(aws, snap, net, options, plan_id,
                             idle_probe=validation.origin_idle_probe(site.origin_idle_probe),
                             idle_timeout=validation.idle_timeout(site.idle_timeout),
-                            progress=progress_for(site.domain))
+                            progress=progress_for(site.domain), one_of_several=True)
         try:
             raise_on_failure(list(checked.findings))
         except PreflightError as exc:
@@ -246,14 +246,16 @@ def inspect(aws: Aws, domain: str, sans: Sequence[str]) -> Snapshot:
 def preflight(aws: Aws, snap: Snapshot, net: NetConfig, options: PlanOptions,
               plan_id: str | None = None, *, idle_probe: float | None,
               idle_timeout: int | None = None,
-              progress: PlanProgress | None = None, add_subnet: bool = False) -> Preflight:
+              progress: PlanProgress | None = None, add_subnet: bool = False,
+              one_of_several: bool = False) -> Preflight:
     """Every preflight check for the names of plan_id (default: a new one), then other names
     if one of those is taken; idle_probe None: the origin's idle connections are not probed."""
     progress = progress or PlanProgress()
     plan_id = plan_id or planner.new_plan_id()
     with progress.preflight_running(idle_probe if idle_probe and idle_timeout is None else None):
         findings = run_preflight(aws, snap, net, options, plan_id, idle_probe=idle_probe,
-                                 idle_timeout=idle_timeout, add_subnet=add_subnet)
+                                 idle_timeout=idle_timeout, add_subnet=add_subnet,
+                                 one_of_several=one_of_several)
         checked = _with_free_names(aws, snap, options, findings, plan_id)
     progress.preflight_done(checked.findings)
     return checked

@@ -47,7 +47,8 @@ def _guard(check: str, what: str, run: Callable[[], Finding | list[Finding]]) ->
 
 def run_preflight(aws: Any, snapshot: Snapshot, net: NetConfig, options: PlanOptions,
                   plan_id: str, *, idle_probe: float | None = DEFAULT_BOUND,
-                  idle_timeout: int | None = None, add_subnet: bool = False) -> list[Finding]:
+                  idle_timeout: int | None = None, add_subnet: bool = False,
+                  one_of_several: bool = False) -> list[Finding]:
     """Every check, in the order a reader wants them: DNS and zone, certificate authority,
     network, lockdown, instance, health check, idle connections, records, ACM, names, cost.
 
@@ -55,6 +56,8 @@ def run_preflight(aws: Any, snapshot: Snapshot, net: NetConfig, options: PlanOpt
     run (at most ``idle_probe`` seconds; None: not at all, and no idle-timeout finding).
     ``idle_timeout`` is the user's choice (--idle-timeout): the probe then only reads the
     advertised Keep-Alive timeout, to warn when the choice is not below it.
+    ``one_of_several``: the site is one of a plan for several behind one load balancer, whose
+    names are checked and whose cost is shown for the whole plan, not here for each site.
     """
     snap = snapshot
     findings: list[Finding] = []
@@ -85,9 +88,10 @@ def run_preflight(aws: Any, snapshot: Snapshot, net: NetConfig, options: PlanOpt
     findings += _guard("records", "the records", lambda: check_records(aws, snap))
     findings += check_certificate(snap)
     findings.append(check_acm_quotas(snap))
-    findings += _guard("names", "the names the plan creates",
-                       lambda: check_collisions(aws, snap, options, plan_id))
-    if not joining:
+    if not one_of_several:
+        findings += _guard("names", "the names the plan creates",
+                           lambda: check_collisions(aws, snap, options, plan_id))
+    if not joining and not one_of_several:
         zones = max(2, len(snap.public_subnets_by_zone()))
         findings.append(check_cost(snap.region, zones))
     if idle is not None and snap.load_balancer is not None:
