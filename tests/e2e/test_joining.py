@@ -1,6 +1,6 @@
-"""Sites joining a load balancer that exists, through the CLI on the strict AWS world: a site in
-an Availability Zone the load balancer lacks (refused, or its subnet added and taken away again
-with --add-subnet), and two plans joining at once racing for one rule priority."""
+"""Sites joining a load balancer that exists, through the CLI on the strict AWS world: two plans
+joining at once racing for one rule priority, and a load balancer without an HTTPS listener (a
+site in a zone the load balancer lacks: test_strict_zones_join.py)."""
 
 from __future__ import annotations
 
@@ -39,38 +39,6 @@ def subnets(session: boto3.Session, arn: str) -> list[str]:
     lb = session.client("elbv2", region_name="ap-northeast-1").describe_load_balancers(
         LoadBalancerArns=[arn])["LoadBalancers"][0]
     return sorted(z["SubnetId"] for z in lb["AvailabilityZones"])
-
-
-def test_a_site_in_a_zone_the_load_balancer_lacks(strict_aws: StrictAWS,
-                                                   session: boto3.Session, cli: Any) -> None:
-    world = seed(strict_aws, session, SiteSpec("shop.example.com", "127.0.0.11",
-                                               availability_zone=2))
-    lb = shared_load_balancer(cli)
-    # As if someone else made it: a load balancer in the world's two zones only.
-    session.client("elbv2", region_name="ap-northeast-1").set_subnets(
-        LoadBalancerArn=lb["arn"], Subnets=list(world.subnet_ids.values()))
-    before = account_state(session)
-    shop = world.site("shop.example.com")
-    assert shop.subnet_id not in subnets(session, lb["arn"])
-
-    refused = cli("plan", "--domain", "shop.example.com", "--load-balancer", lb["arn"],
-                  "--out", "shop.json")
-    assert refused.status == 2
-    assert shop.availability_zone in refused.stderr and "--add-subnet" in refused.stderr
-    assert not Path("shop.json").exists() and account_state(session) == before
-
-    planned = cli("plan", "--domain", "shop.example.com", "--load-balancer", lb["arn"],
-                  "--add-subnet", "--out", "shop.json")
-    assert planned.status == 0, planned.stderr
-    original_subnets = subnets(session, lb["arn"])
-    applied = cli("apply", "shop.json", "--yes", "--skip-verify")
-    assert applied.status == 0, applied.stderr + applied.stdout
-    assert subnets(session, lb["arn"]) == sorted([*original_subnets, shop.subnet_id])
-
-    rolled = cli("rollback", "shop.json", "--yes", "--dns-drain", "0")
-    assert rolled.status == 0, rolled.stderr
-    assert subnets(session, lb["arn"]) == original_subnets
-    assert account_state(session) == before
 
 
 def test_two_plans_joining_at_once_take_different_priorities(

@@ -47,6 +47,7 @@ def test_joining_from_a_zone_the_load_balancer_lacks_needs_its_subnet(
                   "--out", "plans/blog.json")
     assert refused.status == 2, refused.stdout + refused.stderr
     assert blog.availability_zone in refused.stderr and "--add-subnet" in refused.stderr
+    assert not Path("plans/blog.json").exists() and account_state(session) == before
 
     joined = cli("plan", "--domain", "blog.example.com", "--load-balancer", lb_arn,
                  "--add-subnet", "--out", "plans/blog.json")
