@@ -35,12 +35,6 @@ def shared_load_balancer(cli: Any) -> dict[str, Any]:
     return dict(planfile.load(Path("shared.json")).state("load_balancer").outputs)
 
 
-def subnets(session: boto3.Session, arn: str) -> list[str]:
-    lb = session.client("elbv2", region_name="ap-northeast-1").describe_load_balancers(
-        LoadBalancerArns=[arn])["LoadBalancers"][0]
-    return sorted(z["SubnetId"] for z in lb["AvailabilityZones"])
-
-
 def test_two_plans_joining_at_once_take_different_priorities(
         strict_aws: StrictAWS, session: boto3.Session, cli: Any,
         monkeypatch: pytest.MonkeyPatch) -> None:
