@@ -618,15 +618,21 @@ def _listener_deleted(reader: _Reader, step: Step, drafts: _Drafts) -> _Draft | 
     return draft
 
 
+def _record_to_alias(reader: _Reader, step: Step, original: dict[str, Any]) -> _Draft:
+    """A record the switch turns into an alias of the load balancer, as a changed resource."""
+    record = RecordSet.from_route53(original)
+    draft = _Draft("DNS record", f"{record.name} {record.type}", [step.id])
+    draft.changes += [
+        Change("type", record.type, f"{record.type} (alias)"),
+        Change("value", _value(record),
+               f"alias to load balancer {reader.lb_name()} (evaluate target health)"),
+        Change("TTL", f"{record.ttl} s", f"{ALIAS_TTL} s (the alias's)")]
+    return draft
+
+
 def _switch(reader: _Reader, step: Step, drafts: _Drafts) -> _Draft | None:
     for original in step.params["Originals"]:
-        record = RecordSet.from_route53(original)
-        draft = _Draft("DNS record", f"{record.name} {record.type}", [step.id])
-        draft.changes += [
-            Change("type", record.type, f"{record.type} (alias)"),
-            Change("value", _value(record),
-                   f"alias to load balancer {reader.lb_name()} (evaluate target health)"),
-            Change("TTL", f"{record.ttl} s", f"{ALIAS_TTL} s (the alias's)")]
+        draft = _record_to_alias(reader, step, original)
         draft.note = "one change batch with the others; restored exactly by rollback"
         drafts.changed.append(draft)
     return None
@@ -637,13 +643,7 @@ def _canary_switch(reader: _Reader, step: Step, drafts: _Drafts) -> _Draft | Non
     stages, soak, bounds = p["Stages"], p["SoakSeconds"], p["Bounds"]
     ids = p["SetIdentifiers"]
     for original in p["Originals"]:
-        record = RecordSet.from_route53(original)
-        draft = _Draft("DNS record", f"{record.name} {record.type}", [step.id])
-        draft.changes += [
-            Change("type", record.type, f"{record.type} (alias)"),
-            Change("value", _value(record),
-                   f"alias to load balancer {reader.lb_name()} (evaluate target health)"),
-            Change("TTL", f"{record.ttl} s", f"{ALIAS_TTL} s (the alias's)")]
+        draft = _record_to_alias(reader, step, original)
         draft.add("stages", " → ".join(f"{w}%" for w in stages)
                   + " of the answers to the load balancer")
         draft.add("weighted", f"the original as {ids['Origin']} (100 - w), the alias as "
