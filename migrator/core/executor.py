@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from migrator.core import actions, planfile
 from migrator.core.actions import Action, Context, Deferred
@@ -46,6 +46,8 @@ from migrator.errors import (
     UsageError,
     VerificationError,
 )
+
+T = TypeVar("T")
 
 
 class Reporter:
@@ -241,15 +243,7 @@ class Executor:
         """Run one step, or the same step of several sites at once (their waits overlap: ACM,
         health checks, Route53's INSYNC); a site whose check fails is put back alone. The first
         deferred step, if any, with its Deferred."""
-        if len(steps) == 1:
-            outcomes: list[Deferred | MigratorError | None] = [self._run_one(steps[0], action)]
-        else:
-            alone, self.reporter = self.reporter, _Together(self.reporter)
-            try:
-                with ThreadPoolExecutor(max_workers=min(len(steps), PARALLEL_SITES)) as pool:
-                    outcomes = list(pool.map(lambda s: self._run_one(s, action), steps))
-            finally:
-                self.reporter = alone
+        outcomes = self._at_once(steps, lambda s: self._run_one(s, action))
         for step, outcome in zip(steps, outcomes, strict=True):
             if isinstance(outcome, VerificationError) and step.site is not None:
                 # One site of several: put it back alone; the others go on.
@@ -435,10 +429,6 @@ class Executor:
     def _undo_phase(self, steps: list[Step], *, drain: bool) -> None:
         """Undo one step, or the same step of several sites at once; the first error is
         raised once every one of them has ended."""
-        if len(steps) == 1:
-            self._undo(steps[0], drain=drain)
-            return
-
         def undo(step: Step) -> MigratorError | None:
             try:
                 self._undo(step, drain=drain)
@@ -446,14 +436,21 @@ class Executor:
                 return exc
             return None
 
+        errors = [e for e in self._at_once(steps, undo) if e is not None]
+        if errors:
+            raise errors[0]
+
+    def _at_once(self, steps: list[Step], run: Callable[[Step], T]) -> list[T]:
+        """run(step) for each step, in threads when there are several (each site's), with a
+        reporter that says one thing at a time; the results in the steps' order."""
+        if len(steps) == 1:
+            return [run(steps[0])]
         alone, self.reporter = self.reporter, _Together(self.reporter)
         try:
             with ThreadPoolExecutor(max_workers=min(len(steps), PARALLEL_SITES)) as pool:
-                errors = [e for e in pool.map(undo, steps) if e is not None]
+                return list(pool.map(run, steps))
         finally:
             self.reporter = alone
-        if errors:
-            raise errors[0]
 
     def _undo(self, step: Step, *, drain: bool = True) -> None:
         assert step.inverse is not None
